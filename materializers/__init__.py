@@ -1,0 +1,12 @@
+"""Our materializers; importing this package registers them for their types."""
+
+from materializers.dataframe import HashedPandasMaterializer
+from materializers.forecast import ForecastMaterializer, ForecastModelMaterializer
+from materializers.reports import ReportMaterializer
+
+__all__ = [
+    "ForecastMaterializer",
+    "ForecastModelMaterializer",
+    "HashedPandasMaterializer",
+    "ReportMaterializer",
+]

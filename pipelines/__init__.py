@@ -1,0 +1,16 @@
+"""The pipelines run.py knows, imported only when one is run (keeps the CLI fast)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class PipelineEntry(NamedTuple):
+    module: str
+    attribute: str
+    default_config: str
+
+
+PIPELINES: dict[str, PipelineEntry] = {
+    "chat_forecast": PipelineEntry("pipelines.chat_forecast", "chat_forecast", "configs/chat_forecast.yaml"),
+}

@@ -1,0 +1,83 @@
+"""chat_forecast: daily chat-activity forecast, from raw messages to tomorrow's 24 hourly counts.
+
+ingest -> check -> merge into history -> check -> hourly series -> check -> score yesterday's
+forecast -> drift (recent week vs reference weeks) -> retrain decision -> train (if due) ->
+evaluate against production -> promote if better -> forecast the next 24 hours.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from zenml import Model, pipeline
+
+from steps.data_quality.validate import validate_dataset
+from steps.decision.retrain import decide_retrain
+from steps.drift.detect import detect_drift
+from steps.forecast.predict import forecast_next
+from steps.forecast.score import score_last_forecast
+from steps.forecast.series import hourly_series, split_recent
+from steps.ingest.telegram import ingest_telegram, merge_into_history
+from steps.registry.production import fetch_production_model
+from steps.registry.promote import promote_if_better
+from steps.training.forecaster import HOLDOUT_METRIC, MODEL_ARTIFACT, evaluate_forecaster, train_forecaster
+
+MODEL_NAME = "chat_forecast"
+MESSAGES_SUITE = "configs/suites/telegram_messages.yaml"
+SERIES_SUITE = "configs/suites/hourly_counts.yaml"
+
+
+@pipeline(
+    model=Model(name=MODEL_NAME, description="Hourly chat-activity forecaster", license="Apache-2.0"),
+)
+def chat_forecast(
+    source: str = "auto",
+    export_path: Optional[str] = "data/samples/telegram_export.json",
+    last_n: Optional[int] = 500,
+    horizon: int = 24,
+    candidates: Optional[list[str]] = None,
+    retrain_policy: Optional[dict[str, Any]] = None,
+    drift_current_hours: int = 168,
+    drift_reference_hours: int = 672,
+) -> None:
+    raw, incoming = ingest_telegram(source=source, export_path=export_path, last_n=last_n)
+    validate_dataset(incoming, suite=MESSAGES_SUITE, dataset_name="incoming_messages", id="check_incoming")
+    history = merge_into_history(incoming, after="check_incoming")
+    validate_dataset(history, suite=MESSAGES_SUITE, dataset_name="chat_history", id="check_history")
+    hourly_counts, series_hours = hourly_series(history, after="check_history")
+    validate_dataset(hourly_counts, suite=SERIES_SUITE, dataset_name="hourly_counts", id="check_series")
+
+    score = score_last_forecast(hourly_counts, window_hours=horizon, after="check_series")
+    reference, current = split_recent(
+        hourly_counts, current_hours=drift_current_hours, reference_hours=drift_reference_hours, after="check_series"
+    )
+    drift, _ = detect_drift(reference, current, report_name="chat_forecast_drift", numerical=["count", "rolling_24h"])
+    production = fetch_production_model(model_name=MODEL_NAME, model_artifact=MODEL_ARTIFACT, metric=HOLDOUT_METRIC)
+    decision = decide_retrain(score, drift, series_hours, production, policy=retrain_policy)
+
+    model = train_forecaster(
+        hourly_counts, decision, production, candidates=candidates or ["seasonal_naive", "holt_winters"], horizon=horizon
+    )
+    evaluation = evaluate_forecaster(model, hourly_counts, decision, production, horizon=horizon)
+    promotion = promote_if_better(evaluation)
+    forecast_next(model, promotion, production, hourly_counts, horizon=horizon)
+
+
+def report(run: Any) -> str:
+    """Where a finished run's results are, for run.py to print."""
+    from stackpipes.env import reports_dir, state_dir
+
+    lines = [f"Run '{run.name}': {run.status}"]
+    steps = run.steps
+    if "forecast_next" in steps:
+        meta = steps["forecast_next"].run_metadata
+        lines.append(f"  forecast CSV:  {meta.get('csv', '?')}  (+ .png beside it)")
+    lines.append(f"  drift report:  {reports_dir() / 'drift' / 'chat_forecast_drift.html'}")
+    if "decide_retrain" in steps:
+        lines.append(f"  retrain:       {steps['decide_retrain'].run_metadata.get('reasons', '?')}")
+    if "promote_if_better" in steps:
+        lines.append(f"  promotion:     {steps['promote_if_better'].run_metadata.get('promotion_reason', '?')}")
+    lines.append(f"  MLflow:        experiment '{run.pipeline.name}' in {state_dir() / 'zenml'} "
+                 "(python run.py mlflow-ui)")
+    lines.append("  dashboard:     python run.py dashboard  (then open the run above)")
+    return "\n".join(lines)

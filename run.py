@@ -1,0 +1,158 @@
+"""stackpipes command line: register a stack from stacks/NAME.yaml and run a pipeline on it.
+
+    python run.py --stack local --pipeline chat_forecast [--config FILE] [--no-cache] [--schedule CRON]
+    python run.py stacks                 # stack files, and which are registered / active
+    python run.py stack up NAME          # register stacks/NAME.yaml idempotently
+    python run.py dashboard [--stop]     # the local ZenML server and dashboard on 127.0.0.1
+
+Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command that needs them, so
+`--help` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines import PIPELINES
+from stackpipes.env import PROJECT_ROOT, boot_zenml
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Run stackpipes pipelines on a stack chosen by configuration (stacks/*.yaml).",
+    )
+    parser.add_argument("--stack", help="stack file name under stacks/ (e.g. local)")
+    parser.add_argument("--pipeline", choices=sorted(PIPELINES), help="pipeline to run")
+    parser.add_argument("--config", help="ZenML run configuration YAML (default: configs/PIPELINE.yaml)")
+    parser.add_argument("--no-cache", action="store_true", help="run every step, ignoring the cache")
+    parser.add_argument("--schedule", metavar="CRON", help="deploy on a schedule instead of running once")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("stacks", help="list stack files and which are registered / active")
+    stack = commands.add_parser("stack", help="manage one stack")
+    stack_commands = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
+    up = stack_commands.add_parser("up", help="register stacks/NAME.yaml (idempotent) and activate it")
+    up.add_argument("name")
+    up.add_argument("--no-activate", action="store_true")
+    dashboard = commands.add_parser("dashboard", help="start the local ZenML server and dashboard")
+    dashboard.add_argument("--stop", action="store_true", help="stop it instead")
+    dashboard.add_argument("--port", type=int, default=8237)
+    return parser
+
+
+def cmd_stack_up(name: str, activate: bool = True) -> int:
+    from stackpipes.stackfile import load_stack_file, stack_path
+
+    spec = load_stack_file(stack_path(name))
+    boot_zenml()
+    from stackpipes.stacks import stack_up
+
+    result = stack_up(spec, activate=activate)
+    for action in result.actions:
+        print(f"  {action}")
+    print(f"stack '{spec.name}' is {'up to date' if not result.changed else 'registered'}")
+    return 0
+
+
+def cmd_stacks() -> int:
+    from stackpipes.stackfile import StackFileError, load_stack_file, stacks_dir
+
+    boot_zenml()
+    from stackpipes.stacks import registered_stacks
+
+    registered, active = registered_stacks()
+    for path in sorted(stacks_dir().glob("*.yaml")):
+        try:
+            spec = load_stack_file(path)
+            state = "active" if spec.name == active else "registered" if spec.name in registered else "not registered"
+            print(f"{spec.name:<14} {state:<15} {spec.description}")
+        except StackFileError as exc:
+            print(f"{path.stem:<14} {'INVALID':<15} {exc}")
+    return 0
+
+
+def cmd_dashboard(stop: bool, port: int) -> int:
+    import subprocess
+
+    boot_zenml()
+    zenml = str(Path(sys.executable).parent / "zenml")
+    if stop:
+        return subprocess.call([zenml, "logout", "--local"])
+    code = subprocess.call([zenml, "login", "--local", "--ip-address", "127.0.0.1", "--port", str(port)])
+    if code == 0:
+        print(f"ZenML dashboard: http://127.0.0.1:{port}  (stop with: python run.py dashboard --stop)")
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import importlib
+
+    from stackpipes.stackfile import load_stack_file, stack_path
+
+    spec = load_stack_file(stack_path(args.stack))
+    entry = PIPELINES[args.pipeline]
+    config = Path(args.config) if args.config else PROJECT_ROOT / entry.default_config
+    if not config.is_file():
+        raise FileNotFoundError(f"config file not found: {config}")
+    boot_zenml()
+    from stackpipes.stacks import stack_up
+
+    for action in stack_up(spec).actions:
+        if not action.endswith(": unchanged"):
+            print(f"  {action}")
+    from zenml.client import Client
+
+    options: dict = {"config_path": str(config)}
+    if spec.settings:
+        options["settings"] = spec.settings
+    if args.no_cache:
+        options["enable_cache"] = False
+    if args.schedule:
+        orchestrator = Client().active_stack.orchestrator
+        if not orchestrator.config.is_schedulable:
+            print(
+                f"error: stack '{spec.name}' cannot schedule: its orchestrator "
+                f"'{orchestrator.flavor}' does not support schedules. "
+                "Use a stack whose orchestrator does (e.g. --stack airflow).",
+                file=sys.stderr,
+            )
+            return 2
+        from zenml.config.schedule import Schedule
+
+        options["schedule"] = Schedule(cron_expression=args.schedule)
+    module = importlib.import_module(entry.module)
+    pipeline = getattr(module, entry.attribute).with_options(**options)
+    run = pipeline()
+    if args.schedule:
+        print(f"scheduled '{args.pipeline}' on stack '{spec.name}' with cron '{args.schedule}'")
+        return 0
+    report = getattr(module, "report", None)
+    if run is not None and report is not None:
+        print(report(Client().get_pipeline_run(run.id)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "stacks":
+            return cmd_stacks()
+        if args.command == "stack":
+            return cmd_stack_up(args.name, activate=not args.no_activate)
+        if args.command == "dashboard":
+            return cmd_dashboard(args.stop, args.port)
+        if not (args.stack and args.pipeline):
+            parser.error("give --stack and --pipeline, or a COMMAND")
+        return cmd_run(args)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        # Expected failures (bad stack file, bad input data, failed data checks) end with a
+        # readable message; ZenML has already logged the failing step's traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

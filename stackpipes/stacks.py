@@ -1,0 +1,160 @@
+"""Registering a stack file with ZenML, idempotently: create what is missing, update what changed.
+
+`stack_up` is safe to run before every pipeline run: when nothing changed it only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackpipes.stackfile import StackFileError, StackSpec, resolve_env
+
+
+@dataclass
+class StackUpResult:
+    """What `stack_up` did, for printing and for tests."""
+
+    stack: str
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(not a.endswith(": unchanged") for a in self.actions)
+
+
+def _register_flavors(spec: StackSpec, client: Any, result: StackUpResult) -> None:
+    from zenml.utils import source_utils
+
+    for index, source in enumerate(spec.flavors):
+        try:
+            flavor_class = source_utils.load(source)
+        except Exception as exc:  # import errors of the user's module are reported as-is
+            raise StackFileError(spec.path, f"flavors[{index}]", f"an importable flavor class ({exc})") from None
+        flavor = flavor_class()
+        try:
+            existing = client.get_flavor_by_name_and_type(flavor.name, flavor.type)
+        except KeyError:
+            existing = None
+        if existing is not None and existing.source == source:
+            result.actions.append(f"flavor {flavor.name}: unchanged")
+            continue
+        if existing is not None:
+            client.delete_flavor(existing.id)
+        client.create_flavor(source=source, component_type=flavor.type)
+        result.actions.append(f"flavor {flavor.name}: registered")
+
+
+def _sync_secrets(spec: StackSpec, client: Any, result: StackUpResult) -> None:
+    for index, secret in enumerate(spec.secrets):
+        values = {
+            key: resolve_env(ref, spec.path, f"secrets[{index}].values.{key}")
+            for key, ref in secret.values.items()
+        }
+        missing = [spec.secrets[index].values[k] for k, v in values.items() if v is None]
+        if missing:
+            if secret.optional:
+                result.actions.append(f"secret {secret.name}: skipped (unset {', '.join(missing)})")
+                continue
+            raise StackFileError(
+                spec.path, f"secrets[{index}]", f"the environment variables {', '.join(missing)} to be set"
+            )
+        try:
+            existing = client.get_secret(secret.name, allow_partial_name_match=False)
+        except KeyError:
+            existing = None
+        if existing is None:
+            client.create_secret(name=secret.name, values=values)
+            result.actions.append(f"secret {secret.name}: created")
+        elif existing.secret_values != values:
+            client.update_secret(existing.id, add_or_update_values=values)
+            result.actions.append(f"secret {secret.name}: updated")
+        else:
+            result.actions.append(f"secret {secret.name}: unchanged")
+
+
+def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpResult) -> str:
+    from zenml.enums import StackComponentType
+
+    component = spec.components[ctype]
+    name = spec.component_name(ctype)
+    component_type = StackComponentType(ctype)
+    key = f"components.{ctype}"
+    try:
+        existing = client.get_stack_component(component_type, name, allow_name_prefix_match=False)
+    except KeyError:
+        existing = None
+    try:
+        if existing is None:
+            client.create_stack_component(
+                name=name, flavor=component.flavor, component_type=component_type, configuration=component.config
+            )
+            result.actions.append(f"{ctype} {name}: created")
+            return name
+        if existing.flavor_name != component.flavor:
+            raise StackFileError(
+                spec.path,
+                f"{key}.flavor",
+                f"'{existing.flavor_name}' (component '{name}' is registered with that flavor; "
+                f"remove it with `zenml {ctype.replace('_', '-')} delete {name}` to change it)",
+            )
+        # Keys dropped from the file are removed: ZenML merges, so they are sent as None.
+        wanted = dict(component.config)
+        current = dict(existing.configuration)
+        if _normalised(current) != _normalised(wanted):
+            update = {**{k: None for k in current if k not in wanted}, **wanted}
+            client.update_stack_component(name, component_type, configuration=update)
+            result.actions.append(f"{ctype} {name}: updated")
+        else:
+            result.actions.append(f"{ctype} {name}: unchanged")
+    except StackFileError:
+        raise
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise StackFileError(spec.path, key, f"a valid '{component.flavor}' {ctype} ({exc})") from None
+    return name
+
+
+def _normalised(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
+    """Make the registered stack match the file; activate it."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    client = Client()
+    result = StackUpResult(stack=spec.name)
+    _register_flavors(spec, client, result)
+    _sync_secrets(spec, client, result)
+    names = {ctype: _sync_component(spec, ctype, client, result) for ctype in spec.components}
+    wanted = {StackComponentType(ctype): name for ctype, name in names.items()}
+
+    try:
+        stack = client.get_stack(spec.name, allow_name_prefix_match=False)
+    except KeyError:
+        stack = None
+    if stack is None:
+        client.create_stack(name=spec.name, components=wanted)
+        result.actions.append(f"stack {spec.name}: created")
+    else:
+        registered = {ctype: comps[0].name for ctype, comps in stack.components.items() if comps}
+        if registered != wanted:
+            removed = {ctype: [] for ctype in registered if ctype not in wanted}
+            client.update_stack(spec.name, component_updates={**removed, **wanted})
+            result.actions.append(f"stack {spec.name}: updated")
+        else:
+            result.actions.append(f"stack {spec.name}: unchanged")
+    if activate and client.active_stack_model.name != spec.name:
+        client.activate_stack(spec.name)
+        result.actions.append(f"stack {spec.name}: activated")
+    return result
+
+
+def registered_stacks() -> tuple[list[str], str]:
+    """Names of the registered stacks and the active one."""
+    from zenml.client import Client
+
+    client = Client()
+    names = [s.name for s in client.list_stacks(size=1000).items]
+    return names, client.active_stack_model.name

@@ -1,0 +1,53 @@
+"""MLflow logging helpers used inside steps that run with the stack's experiment tracker.
+
+When a step has no active MLflow run (a stack without an experiment tracker, or a unit test
+calling the step function directly) every helper is a no-op, so steps never branch on the stack.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+
+def active_run() -> Optional[Any]:
+    import mlflow
+
+    return mlflow.active_run()
+
+
+def log_params(params: dict[str, Any]) -> None:
+    if active_run() is None:
+        return
+    import mlflow
+
+    mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+
+
+def log_metrics(metrics: dict[str, Optional[float]]) -> None:
+    if active_run() is None:
+        return
+    import math
+
+    import mlflow
+
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)})
+
+
+def log_bytes(data: bytes, artifact_file: str) -> None:
+    """Log raw bytes (a PNG, a CSV) as an MLflow artifact at `artifact_file` (may contain a folder)."""
+    if active_run() is None:
+        return
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_file).name
+        path.write_bytes(data)
+        folder = str(Path(artifact_file).parent)
+        mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
+
+
+def run_id() -> Optional[str]:
+    run = active_run()
+    return run.info.run_id if run is not None else None

@@ -1,0 +1,42 @@
+"""Shared drift step: an Evidently report between reference and current data, and its summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import pandas as pd
+from zenml import log_metadata, step
+from zenml.types import HTMLString
+
+import materializers  # noqa: F401
+from stackpipes.env import reports_dir
+from stackpipes.types import DriftSummary
+
+
+@step
+def detect_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    report_name: str,
+    numerical: Optional[list[str]] = None,
+    categorical: Optional[list[str]] = None,
+    drift_share: float = 0.5,
+) -> tuple[Annotated[DriftSummary, "drift_summary"], Annotated[HTMLString, "drift_report"]]:
+    """Compare `current` with `reference`; the HTML report shows in the dashboard and in reports/."""
+    from stackpipes.drift import drift_report
+
+    html_path = reports_dir() / "drift" / f"{report_name}.html"
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    summary = drift_report(
+        reference,
+        current,
+        numerical=numerical,
+        categorical=categorical,
+        drift_share=drift_share,
+        html_path=html_path,
+    )
+    summary.report_path = str(html_path)
+    log_metadata(
+        {"dataset_drift": summary.dataset_drift, "drifted_share": summary.drifted_share}
+    )
+    return summary, HTMLString(html_path.read_text(encoding="utf-8"))

@@ -1,0 +1,56 @@
+"""Shared registry read: what the Model Control Plane knows about the current production model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Optional
+
+from zenml import step
+from zenml.client import Client
+from zenml.enums import ModelStages
+
+import materializers  # noqa: F401
+from stackpipes.types import ProductionInfo
+
+
+def production_info(model_name: str, model_artifact: str, metric: str) -> ProductionInfo:
+    """Read the production version of `model_name`; `exists=False` when there is none."""
+    try:
+        version = Client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        return ProductionInfo(exists=False, model_name=model_name)
+    artifact = version.get_artifact(model_artifact)
+    if artifact is None:
+        return ProductionInfo(exists=False, model_name=model_name, version=version.name)
+    metadata = version.run_metadata
+    trained_at: Optional[Any] = metadata.get("trained_at")
+    return ProductionInfo(
+        exists=True,
+        model_name=model_name,
+        version=version.name,
+        model_artifact_id=str(artifact.id),
+        metric=_as_float(metadata.get(metric)),
+        trained_at=datetime.fromisoformat(trained_at) if isinstance(trained_at, str) else None,
+    )
+
+
+def _as_float(value: Any) -> Optional[float]:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def load_production_model(production: ProductionInfo) -> Any:
+    """Load the production model artifact recorded in `production`."""
+    if not production.exists or production.model_artifact_id is None:
+        raise ValueError(f"model '{production.model_name}' has no production version to load")
+    return Client().get_artifact_version(production.model_artifact_id).load()
+
+
+@step(enable_cache=False)
+def fetch_production_model(
+    model_name: str, model_artifact: str, metric: str
+) -> Annotated[ProductionInfo, "production_model"]:
+    """Never cached: the production version changes between runs."""
+    return production_info(model_name, model_artifact, metric)

@@ -1,0 +1,79 @@
+"""stack_up against a real (private) ZenML store: create, no-op, update, remove, bad flavor."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from stackpipes.stackfile import StackFileError, load_stack_file
+
+
+def spec_file(tmp_path, name, components):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "components": components}))
+    return load_stack_file(path)
+
+
+def test_changed_file_updates_components_and_rerun_changes_nothing(tmp_path, zenml_local_stack):
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    from stackpipes.stacks import stack_up
+
+    base = {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}}
+    first = stack_up(spec_file(tmp_path, "demo", base), activate=False)
+    assert "stack demo: created" in first.actions
+
+    again = stack_up(spec_file(tmp_path, "demo", base), activate=False)
+    assert not again.changed
+
+    tracked = {**base, "experiment_tracker": {"flavor": "mlflow", "config": {"experiment_name": "x"}}}
+    added = stack_up(spec_file(tmp_path, "demo", tracked), activate=False)
+    assert "experiment_tracker demo-experiment-tracker: created" in added.actions
+    assert "stack demo: updated" in added.actions
+
+    renamed = {**base, "experiment_tracker": {"flavor": "mlflow", "config": {"experiment_name": "y"}}}
+    changed = stack_up(spec_file(tmp_path, "demo", renamed), activate=False)
+    assert "experiment_tracker demo-experiment-tracker: updated" in changed.actions
+    component = Client().get_stack_component(StackComponentType.EXPERIMENT_TRACKER, "demo-experiment-tracker")
+    assert component.configuration["experiment_name"] == "y"
+
+    dropped = {**base, "experiment_tracker": {"flavor": "mlflow", "config": {}}}
+    stack_up(spec_file(tmp_path, "demo", dropped), activate=False)
+    component = Client().get_stack_component(StackComponentType.EXPERIMENT_TRACKER, "demo-experiment-tracker")
+    assert "experiment_name" not in component.configuration
+
+    removed = stack_up(spec_file(tmp_path, "demo", base), activate=False)
+    assert "stack demo: updated" in removed.actions
+    stack = Client().get_stack("demo")
+    assert StackComponentType.EXPERIMENT_TRACKER not in stack.components
+
+
+def test_unknown_flavor_names_file_and_key(tmp_path, zenml_local_stack):
+    from stackpipes.stacks import stack_up
+
+    spec = spec_file(tmp_path, "broken", {"orchestrator": {"flavor": "warp-drive"}, "artifact_store": {"flavor": "local"}})
+    with pytest.raises(StackFileError) as err:
+        stack_up(spec, activate=False)
+    assert err.value.key == "components.orchestrator" and "broken.yaml" in str(err.value)
+
+
+def test_secrets_come_from_the_environment(tmp_path, zenml_local_stack, monkeypatch):
+    from zenml.client import Client
+
+    from stackpipes.stacks import stack_up
+
+    path = tmp_path / "withsecret.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "withsecret",
+        "components": {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}},
+        "secrets": [{"name": "demo-creds", "values": {"token": "${DEMO_TOKEN}"}}],
+    }))
+    spec = load_stack_file(path)
+    monkeypatch.delenv("DEMO_TOKEN", raising=False)
+    with pytest.raises(StackFileError, match=r"DEMO_TOKEN"):
+        stack_up(spec, activate=False)
+    monkeypatch.setenv("DEMO_TOKEN", "s3cr3t")
+    assert "secret demo-creds: created" in stack_up(spec, activate=False).actions
+    assert Client().get_secret("demo-creds").secret_values == {"token": "s3cr3t"}
+    assert "secret demo-creds: unchanged" in stack_up(spec, activate=False).actions
