@@ -20,7 +20,12 @@ from steps.forecast.series import hourly_series, split_recent
 from steps.ingest.telegram import ingest_telegram, merge_into_history
 from steps.registry.production import fetch_production_model
 from steps.registry.promote import promote_if_better
-from steps.training.forecaster import HOLDOUT_METRIC, MODEL_ARTIFACT, evaluate_forecaster, train_forecaster
+from steps.training.forecaster import (
+    HOLDOUT_METRIC,
+    MODEL_ARTIFACT,
+    evaluate_forecaster,
+    train_forecaster,
+)
 
 MODEL_NAME = "chat_forecast"
 MESSAGES_SUITE = "configs/suites/telegram_messages.yaml"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import log_metadata, step
@@ -30,6 +30,7 @@ def forecast_next(
     serving = model
     if not promotion.promoted and production.exists and promotion.challenger is not None:
         serving = load_production_model(production)  # a retrained model that lost stays out
+    serving = serving.update(hourly_counts, horizon)  # forecast from the newest hour, not the training end
     frame = forecast_frame(serving, horizon)
     png = plot_forecast(hourly_counts, frame, title=f"Next {horizon} h ({serving.candidate})")
     forecast = Forecast(frame=frame, png=png, model=serving.candidate, generated_at=datetime.now(timezone.utc))

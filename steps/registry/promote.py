@@ -45,7 +45,10 @@ def _register_in_model_registry(model_name: str, evaluation: ModelEvaluation, ze
     registry = Client().active_stack.model_registry
     if registry is None or not evaluation.tracking_model_uri:
         return None
-    from zenml.model_registries.base_model_registry import ModelRegistryModelMetadata, ModelVersionStage
+    from zenml.model_registries.base_model_registry import (
+        ModelRegistryModelMetadata,
+        ModelVersionStage,
+    )
 
     registered = registry.register_model_version(
         name=model_name,
@@ -77,6 +80,8 @@ def promote_if_better(evaluation: ModelEvaluation) -> Annotated[PromotionResult,
             raise ValueError("promotion needs the pipeline to declare a ZenML Model")
         model.set_stage(ModelStages.PRODUCTION, force=True)
         result.registry_version = _register_in_model_registry(model.name, evaluation, str(model.version))
-    log_metadata({"promoted": promote, "promotion_reason": reason}, infer_model=True)
+    log_metadata({"promoted": promote, "promotion_reason": reason})
+    if model is not None:
+        log_metadata({"promoted": promote, "promotion_reason": reason}, infer_model=True)
     logger.info("Promotion: %s (%s)", promote, reason)
     return result

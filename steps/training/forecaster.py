@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import pandas as pd
 from zenml import ArtifactConfig, log_metadata, step
+from zenml.enums import ArtifactType
 from zenml.logger import get_logger
 
 import materializers  # noqa: F401
@@ -57,7 +58,7 @@ def train_forecaster(
     folds: int = 3,
     train_window_hours: int = 24 * 7 * 6,
     params: Optional[dict[str, Any]] = None,
-) -> Annotated[ForecastModel, ArtifactConfig(name=MODEL_ARTIFACT, is_model_artifact=True)]:
+) -> Annotated[ForecastModel, ArtifactConfig(name=MODEL_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
     """Pick the best candidate by rolling backtest and fit it, when the decision says so."""
     from stackpipes.forecasting import train_forecaster as fit
 
@@ -99,7 +100,7 @@ def evaluate_forecaster(
     holdout = f"the last {horizon} hours from {start:%Y-%m-%d %H:%M}"
     if not decision.retrain:
         return ModelEvaluation(metric=HOLDOUT_METRIC, retrained=False, holdout=holdout)
-    challenger = holdout_smape(model, hourly_counts, horizon)
+    challenger = holdout_smape(model, hourly_counts, horizon, reestimate=True)
     incumbent = None
     if production.exists:
         incumbent = holdout_smape(load_production_model(production), hourly_counts, horizon)

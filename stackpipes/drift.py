@@ -1,0 +1,90 @@
+"""Data drift with Evidently 0.7 (the `Report` / `DataDefinition` API): a typed summary and HTML.
+
+Evidently is imported inside the function: it takes seconds to import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import pandas as pd
+
+from stackpipes.types import ColumnDrift, DriftSummary
+
+
+def _drifted(method: str, score: float, threshold: float) -> bool:
+    # Statistical tests report a p-value (drift when small); distances report a distance
+    # (drift when large). Evidently names p-value tests "... p_value".
+    if "p_value" in method:
+        return score < threshold
+    return score >= threshold
+
+
+def summarise_snapshot(snapshot_dict: dict[str, Any], drift_share: float, reference_rows: int, current_rows: int) -> DriftSummary:
+    """Read the DriftedColumnsCount and per-column ValueDrift metrics of a DataDriftPreset run."""
+    columns: dict[str, ColumnDrift] = {}
+    for metric in snapshot_dict.get("metrics", []):
+        config = metric.get("config", {})
+        if config.get("type", "").endswith(":ValueDrift"):
+            score = float(metric["value"])
+            method, threshold = str(config.get("method")), float(config.get("threshold"))
+            columns[config["column"]] = ColumnDrift(
+                column=config["column"], method=method, score=score, threshold=threshold,
+                drifted=_drifted(method, score, threshold),
+            )
+    drifted = sum(c.drifted for c in columns.values())
+    share = drifted / len(columns) if columns else 0.0
+    return DriftSummary(
+        dataset_drift=bool(columns) and share >= drift_share,
+        drifted_share=share,
+        drifted_columns=drifted,
+        total_columns=len(columns),
+        columns=columns,
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+    )
+
+
+def drift_report(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numerical: Optional[list[str]] = None,
+    categorical: Optional[list[str]] = None,
+    drift_share: float = 0.5,
+    html_path: Optional[Union[str, Path]] = None,
+    method: Optional[str] = None,
+    threshold: Optional[float] = None,
+    min_rows: int = 10,
+) -> DriftSummary:
+    """Compare `current` with `reference` column by column; write the HTML report if asked."""
+    for name, frame in (("reference", reference), ("current", current)):
+        if len(frame) < min_rows:
+            raise ValueError(f"drift needs at least {min_rows} {name} rows, got {len(frame)}")
+    if numerical is None and categorical is None:
+        numerical = [c for c in reference.columns if pd.api.types.is_numeric_dtype(reference[c])]
+    numerical, categorical = list(numerical or []), list(categorical or [])
+    for column in numerical + categorical:
+        for name, frame in (("reference", reference), ("current", current)):
+            if column not in frame.columns:
+                raise ValueError(f"drift column '{column}' is missing from the {name} data")
+    if not numerical + categorical:
+        raise ValueError("drift needs at least one column to compare")
+
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=numerical or None, categorical_columns=categorical or None)
+    columns = numerical + categorical
+    preset = DataDriftPreset(columns=columns, drift_share=drift_share, method=method, threshold=threshold)
+    snapshot = Report([preset]).run(
+        current_data=Dataset.from_pandas(current[columns], data_definition=definition),
+        reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
+    )
+    summary = summarise_snapshot(snapshot.dict(), drift_share, len(reference), len(current))
+    if html_path is not None:
+        path = Path(html_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.save_html(str(path))
+        summary.report_path = str(path)
+    return summary
