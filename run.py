@@ -4,6 +4,7 @@
     python run.py stacks                 # stack files, and which are registered / active
     python run.py stack up NAME          # register stacks/NAME.yaml idempotently
     python run.py dashboard [--stop]     # the local ZenML server and dashboard on 127.0.0.1
+    python run.py mlflow-ui [--port N]   # the MLflow UI over the active stack's tracking store
 
 Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command that needs them, so
 `--help` and argument errors answer at once.
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     dashboard = commands.add_parser("dashboard", help="start the local ZenML server and dashboard")
     dashboard.add_argument("--stop", action="store_true", help="stop it instead")
     dashboard.add_argument("--port", type=int, default=8237)
+    mlflow_ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI for the active stack's tracker")
+    mlflow_ui.add_argument("--port", type=int, default=5000)
     return parser
 
 
@@ -84,6 +87,27 @@ def cmd_dashboard(stop: bool, port: int) -> int:
     if code == 0:
         print(f"ZenML dashboard: http://127.0.0.1:{port}  (stop with: python run.py dashboard --stop)")
     return code
+
+
+def tracking_uri() -> str | None:
+    """The MLflow tracking URI of the active stack's experiment tracker, if it has one."""
+    boot_zenml()
+    from zenml.client import Client
+
+    tracker = Client().active_stack.experiment_tracker
+    return tracker.get_tracking_uri() if tracker is not None and hasattr(tracker, "get_tracking_uri") else None
+
+
+def cmd_mlflow_ui(port: int) -> int:
+    import subprocess
+
+    uri = tracking_uri()
+    if uri is None:
+        print("error: the active stack has no MLflow experiment tracker", file=sys.stderr)
+        return 1
+    print(f"MLflow UI for {uri}: http://127.0.0.1:{port}")
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    return subprocess.call([mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -144,10 +168,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_stack_up(args.name, activate=not args.no_activate)
         if args.command == "dashboard":
             return cmd_dashboard(args.stop, args.port)
+        if args.command == "mlflow-ui":
+            return cmd_mlflow_ui(args.port)
         if not (args.stack and args.pipeline):
             parser.error("give --stack and --pipeline, or a COMMAND")
         return cmd_run(args)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         # Expected failures (bad stack file, bad input data, failed data checks) end with a
         # readable message; ZenML has already logged the failing step's traceback.
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from zenml import Model, pipeline
+from zenml.enums import ExecutionMode
 
 from steps.data_quality.validate import validate_dataset
 from steps.decision.retrain import decide_retrain
@@ -34,6 +35,7 @@ SERIES_SUITE = "configs/suites/hourly_counts.yaml"
 
 @pipeline(
     model=Model(name=MODEL_NAME, description="Hourly chat-activity forecaster", license="Apache-2.0"),
+    execution_mode=ExecutionMode.FAIL_FAST,  # the first failure ends the run with its own error
 )
 def chat_forecast(
     source: str = "auto",
@@ -70,7 +72,7 @@ def chat_forecast(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
-    from stackpipes.env import reports_dir, state_dir
+    from stackpipes.env import reports_dir
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
@@ -82,7 +84,11 @@ def report(run: Any) -> str:
         lines.append(f"  retrain:       {steps['decide_retrain'].run_metadata.get('reasons', '?')}")
     if "promote_if_better" in steps:
         lines.append(f"  promotion:     {steps['promote_if_better'].run_metadata.get('promotion_reason', '?')}")
-    lines.append(f"  MLflow:        experiment '{run.pipeline.name}' in {state_dir() / 'zenml'} "
-                 "(python run.py mlflow-ui)")
+    from zenml.client import Client
+
+    tracker = Client().active_stack.experiment_tracker
+    if tracker is not None:
+        lines.append(f"  MLflow:        experiment '{run.pipeline.name}' at {tracker.get_tracking_uri()} "
+                     "(browse: python run.py mlflow-ui)")
     lines.append("  dashboard:     python run.py dashboard  (then open the run above)")
     return "\n".join(lines)

@@ -56,3 +56,14 @@ def test_schedule_on_local_stack_is_refused():
     result = run_cli("--stack", "local", "--pipeline", "chat_forecast", "--schedule", "1 0 * * *")
     assert result.returncode == 2
     assert "cannot schedule" in result.stderr
+
+
+def test_bad_export_ends_with_one_readable_error(tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"parameters:\n  source: export\n  export_path: {bad}\n  last_n: null\n", encoding="utf-8")
+    result = run_cli("--stack", "local", "--pipeline", "chat_forecast", "--config", str(config))
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(bad) in last and "malformed JSON at line 1" in last

@@ -50,6 +50,10 @@ def _register_in_model_registry(model_name: str, evaluation: ModelEvaluation, ze
         ModelVersionStage,
     )
 
+    # ZenML's MLflow registry caches its client, but MLflow resolves `models:/` sources through
+    # the global tracking URI, which the experiment tracker resets after each tracked step.
+    if hasattr(registry, "configure_mlflow"):
+        registry.configure_mlflow()
     registered = registry.register_model_version(
         name=model_name,
         model_source_uri=evaluation.tracking_model_uri,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from telethon.tl.types import Message, MessageActionPinMessage, MessageMediaPhoto, MessageService, PeerUser
+from telethon.tl.types import (
+    Message,
+    MessageActionPinMessage,
+    MessageMediaPhoto,
+    MessageService,
+    PeerUser,
+)
 
 from stackpipes.chat.live import TelegramCredentials, messages_from_telethon
 from stackpipes.chat.telegram import MESSAGE_COLUMNS

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from stackpipes.quality import DataValidationError, SuiteError, SuiteSpec, load_suite, resolve_now_tokens, validate_dataframe
+from stackpipes.quality import (
+    DataValidationError,
+    SuiteError,
+    SuiteSpec,
+    load_suite,
+    resolve_now_tokens,
+    validate_dataframe,
+)
 
 EXPECTATIONS = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}},

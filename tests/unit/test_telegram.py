@@ -9,7 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stackpipes.chat.telegram import MESSAGE_COLUMNS, ExportError, merge_history, parse_export, take_last
+from stackpipes.chat.telegram import (
+    MESSAGE_COLUMNS,
+    ExportError,
+    merge_history,
+    parse_export,
+    take_last,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
