@@ -1,7 +1,7 @@
 """Materializers for the forecaster (a fitted statsmodels model) and its forecasts.
 
 `ForecastModel` is stored as bytes plus a JSON summary and shown as a backtest table;
-`Forecast` is stored as CSV + PNG and shown as both. `ForecastPyfunc` wraps a model for MLflow.
+`Forecast` is stored as CSV + PNG and shown as both.
 """
 
 from __future__ import annotations
@@ -20,13 +20,6 @@ from zenml.materializers.base_materializer import BaseMaterializer
 
 from stackpipes.forecasting import ForecastModel
 from stackpipes.types import Forecast
-
-try:
-    import mlflow.pyfunc
-
-    _PythonModel: type = mlflow.pyfunc.PythonModel
-except ImportError:  # MLflow is a dependency; this only keeps the module importable without it
-    _PythonModel = object
 
 
 class ForecastModelMaterializer(BaseMaterializer):
@@ -104,15 +97,3 @@ class ForecastMaterializer(BaseMaterializer):
 
     def extract_metadata(self, data: Forecast) -> dict[str, Any]:
         return {"start": str(data.start), "end": str(data.end), "model": data.model, "hours": len(data.frame)}
-
-
-class ForecastPyfunc(_PythonModel):  # type: ignore[misc,valid-type]
-    """MLflow pyfunc wrapper: `predict(pd.DataFrame({"horizon": [24]}))` returns the forecast."""
-
-    def __init__(self, model: ForecastModel):
-        self._blob = model.to_bytes()
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        model = ForecastModel.from_bytes(self._blob)
-        horizon = int(model_input["horizon"].iloc[0]) if "horizon" in model_input else 24
-        return model.predict(horizon)

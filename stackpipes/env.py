@@ -69,6 +69,7 @@ def boot_zenml() -> None:
 
     if getattr(IntegrationRegistry, "_stackpipes_limited", False):
         return
+    _cache_package_lookup()
     allowed = set(
         filter(None, os.environ.get("STACKPIPES_INTEGRATIONS", ",".join(DEFAULT_INTEGRATIONS)).split(","))
     )
@@ -82,7 +83,57 @@ def boot_zenml() -> None:
                     integration.activate()
                 except Exception:  # same best-effort contract as ZenML's own loop
                     continue
+        _lean_mlflow_cleanup()
 
     activate_allowed.__doc__ = original.__doc__
     IntegrationRegistry.activate_integrations = activate_allowed  # type: ignore[method-assign]
     IntegrationRegistry._stackpipes_limited = True  # type: ignore[attr-defined]
+
+
+def _cache_package_lookup() -> None:
+    """Cache `importlib.metadata.packages_distributions`.
+
+    ZenML calls it to resolve the source of every type from an installed package (a DataFrame
+    output, say); each call scans all installed distributions (~2.7 s here). The installed set
+    does not change while a process runs.
+    """
+    import functools
+    import importlib.metadata
+
+    if not hasattr(importlib.metadata.packages_distributions, "cache_info"):
+        importlib.metadata.packages_distributions = functools.lru_cache(maxsize=1)(
+            importlib.metadata.packages_distributions
+        )
+
+
+def _lean_mlflow_cleanup() -> None:
+    """Disable MLflow autologging only for frameworks whose autolog module was ever imported.
+
+    After every tracked step ZenML's MLflow tracker calls `mlflow.<framework>.autolog(disable=True)`
+    for eight frameworks, importing torch, scikit-learn, pyspark, TensorFlow... (~4 s, and in
+    every step process on Airflow). Autologging for a framework can only be on if its MLflow
+    module was imported, so the others are skipped.
+    """
+    import sys
+
+    try:
+        from zenml.integrations.mlflow.experiment_trackers.mlflow_experiment_tracker import (
+            MLFlowExperimentTracker,
+        )
+    except ImportError:
+        return
+    if getattr(MLFlowExperimentTracker, "_stackpipes_lean", False):
+        return
+    frameworks = ("tensorflow", "xgboost", "lightgbm", "statsmodels", "spark", "sklearn", "fastai", "pytorch")
+
+    def disable_loaded_autologging(self: MLFlowExperimentTracker) -> None:
+        for framework in frameworks:
+            module = sys.modules.get(f"mlflow.{framework}")
+            if module is not None and hasattr(module, "autolog"):
+                try:
+                    module.autolog(disable=True)
+                except Exception:  # matches ZenML: a framework that cannot be reset is skipped
+                    continue
+
+    MLFlowExperimentTracker.disable_autologging = disable_loaded_autologging  # type: ignore[method-assign]
+    MLFlowExperimentTracker._stackpipes_lean = True  # type: ignore[attr-defined]

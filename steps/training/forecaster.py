@@ -31,8 +31,8 @@ def _log_to_mlflow(model: Any, series_hours: int) -> Optional[str]:
         return None
     import mlflow
 
-    from materializers.forecast import ForecastPyfunc
     from stackpipes.forecasting import plot_forecast
+    from stackpipes.mlflow_model import ForecastPyfunc
 
     tracking.log_params({"candidate": model.candidate, "series_hours": series_hours, **model.params})
     tracking.log_metrics({f"backtest_smape_{name}": value for name, value in model.backtest.items()})

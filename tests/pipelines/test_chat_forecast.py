@@ -108,6 +108,8 @@ def test_first_run_trains_promotes_and_forecasts(fresh_project, export_file, sta
     champion = MlflowClient().get_model_version_by_alias("chat_forecast", "champion")
     assert champion.tags.get("zenml_model_version", champion.description) is not None
     assert str(production.name) in (champion.description or "")
+    served = mlflow.pyfunc.load_model("models:/chat_forecast@champion").predict(pd.DataFrame({"horizon": [24]}))
+    assert len(served) == 24 and (served["forecast"] >= 0).all()
 
 
 def test_yesterdays_forecast_is_scored_with_smape(fresh_project, export_file, tmp_path):
