@@ -46,6 +46,8 @@ def chat_forecast(
     retrain_policy: Optional[dict[str, Any]] = None,
     drift_current_hours: int = 168,
     drift_reference_hours: int = 672,
+    drift_method: Optional[str] = "wasserstein",
+    drift_threshold: Optional[float] = 0.5,
 ) -> None:
     raw, incoming = ingest_telegram(source=source, export_path=export_path, last_n=last_n)
     validate_dataset(incoming, suite=MESSAGES_SUITE, dataset_name="incoming_messages", id="check_incoming")
@@ -58,7 +60,10 @@ def chat_forecast(
     reference, current = split_recent(
         hourly_counts, current_hours=drift_current_hours, reference_hours=drift_reference_hours, after="check_series"
     )
-    drift, _ = detect_drift(reference, current, report_name="chat_forecast_drift", numerical=["count", "rolling_24h"])
+    drift, _ = detect_drift(
+        reference, current, report_name="chat_forecast_drift", numerical=["count", "rolling_24h"],
+        method=drift_method, threshold=drift_threshold,
+    )
     production = fetch_production_model(model_name=MODEL_NAME, model_artifact=MODEL_ARTIFACT, metric=HOLDOUT_METRIC)
     decision = decide_retrain(score, drift, series_hours, production, policy=retrain_policy)
 

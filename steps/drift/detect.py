@@ -21,8 +21,15 @@ def detect_drift(
     numerical: Optional[list[str]] = None,
     categorical: Optional[list[str]] = None,
     drift_share: float = 0.5,
+    method: Optional[str] = None,
+    threshold: Optional[float] = None,
 ) -> tuple[Annotated[DriftSummary, "drift_summary"], Annotated[HTMLString, "drift_report"]]:
-    """Compare `current` with `reference`; the HTML report shows in the dashboard and in reports/."""
+    """Compare `current` with `reference`; the HTML report shows in the dashboard and in reports/.
+
+    `method`/`threshold` pick Evidently's per-column test (default: its choice by column type and
+    size, e.g. K-S p-value < 0.05); `drift_share` is the share of drifted columns that counts as
+    dataset drift.
+    """
     from stackpipes.drift import drift_report
 
     html_path = reports_dir() / "drift" / f"{report_name}.html"
@@ -34,6 +41,8 @@ def detect_drift(
         categorical=categorical,
         drift_share=drift_share,
         html_path=html_path,
+        method=method,
+        threshold=threshold,
     )
     summary.report_path = str(html_path)
     log_metadata(

@@ -85,7 +85,7 @@ def train_forecaster(
     return model
 
 
-@step
+@step(experiment_tracker=True)
 def evaluate_forecaster(
     model: ForecastModel,
     hourly_counts: pd.DataFrame,
@@ -104,8 +104,9 @@ def evaluate_forecaster(
     incumbent = None
     if production.exists:
         incumbent = holdout_smape(load_production_model(production), hourly_counts, horizon)
-    tracking_metrics = {HOLDOUT_METRIC: challenger, "trained_at": model.trained_at.isoformat()}
-    log_metadata(tracking_metrics, infer_model=True)
+    tracking.log_params({"holdout": holdout, "challenger": model.candidate})
+    tracking.log_metrics({f"{HOLDOUT_METRIC}_challenger": challenger, f"{HOLDOUT_METRIC}_production": incumbent})
+    log_metadata({HOLDOUT_METRIC: challenger, "trained_at": model.trained_at.isoformat()}, infer_model=True)
     return ModelEvaluation(
         metric=HOLDOUT_METRIC,
         retrained=True,
