@@ -25,6 +25,7 @@ PRODUCTION = ProductionInfo(exists=True, model_name="chat_forecast", version="1"
 
 def decide(shift: bool, seed: int):
     from make_sample_export import generate_export
+
     from steps.forecast.series import split_recent
 
     messages = parse_export(json.dumps(generate_export(weeks=6, seed=seed, shift=shift)).encode()).messages
