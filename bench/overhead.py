@@ -58,10 +58,10 @@ def child(times_path: str, config: str) -> None:
 
         setattr(owner, attribute, wrapper)
 
-    import stackpipes.stacks
     from zenml.orchestrators.base_orchestrator import BaseOrchestrator
 
     import run
+    import stackpipes.stacks
 
     phase(stackpipes.stacks, "stack_up", "stack_registration")
     phase(BaseOrchestrator, "run", "orchestrator_run")

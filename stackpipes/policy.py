@@ -66,8 +66,9 @@ class RetrainPolicy(BaseModel):
             return decision(False, ["no production model exists and the policy does not train one"])
         if self.force:
             return decision(True, ["retraining is forced by the policy"])
-        if production.trained_at is not None and self.cooldown_hours > 0:
-            trained_at = production.trained_at
+        last_training = production.last_trained_at or production.trained_at
+        if last_training is not None and self.cooldown_hours > 0:
+            trained_at = last_training
             if trained_at.tzinfo is None:
                 trained_at = trained_at.replace(tzinfo=timezone.utc)
             elapsed = now - trained_at

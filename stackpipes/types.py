@@ -153,6 +153,7 @@ class ProductionInfo(BaseModel):
     model_artifact_id: Optional[str] = None
     metric: Optional[float] = None
     trained_at: Optional[datetime] = None
+    last_trained_at: Optional[datetime] = None  # the newest training of any version, promoted or not
 
 
 class RetrainDecision(BaseModel):

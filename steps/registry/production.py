@@ -13,24 +13,45 @@ import materializers  # noqa: F401
 from stackpipes.types import ProductionInfo
 
 
+def _trained_at(metadata: dict[str, Any]) -> Optional[datetime]:
+    value = metadata.get("trained_at")
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def last_training(model_name: str, look_back: int = 20) -> Optional[datetime]:
+    """When any version of `model_name` was last trained (a challenger that lost counts too)."""
+    try:
+        versions = Client().list_model_versions(
+            model_name_or_id=model_name, sort_by="desc:number", size=look_back, hydrate=True
+        )
+    except KeyError:
+        return None
+    for version in versions.items:
+        trained_at = _trained_at(version.run_metadata)
+        if trained_at is not None:
+            return trained_at
+    return None
+
+
 def production_info(model_name: str, model_artifact: str, metric: str) -> ProductionInfo:
     """Read the production version of `model_name`; `exists=False` when there is none."""
+    last = last_training(model_name)
     try:
         version = Client().get_model_version(model_name, ModelStages.PRODUCTION)
     except KeyError:
-        return ProductionInfo(exists=False, model_name=model_name)
+        return ProductionInfo(exists=False, model_name=model_name, last_trained_at=last)
     artifact = version.get_artifact(model_artifact)
     if artifact is None:
-        return ProductionInfo(exists=False, model_name=model_name, version=version.name)
+        return ProductionInfo(exists=False, model_name=model_name, version=version.name, last_trained_at=last)
     metadata = version.run_metadata
-    trained_at: Optional[Any] = metadata.get("trained_at")
     return ProductionInfo(
         exists=True,
         model_name=model_name,
         version=version.name,
         model_artifact_id=str(artifact.id),
         metric=_as_float(metadata.get(metric)),
-        trained_at=datetime.fromisoformat(trained_at) if isinstance(trained_at, str) else None,
+        trained_at=_trained_at(metadata),
+        last_trained_at=last,
     )
 
 

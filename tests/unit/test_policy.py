@@ -61,6 +61,12 @@ def test_cooldown_blocks_retraining_after_a_recent_training():
     assert not decision.retrain and "cooldown" in decision.reasons[0]
 
 
+def test_cooldown_counts_a_challenger_that_was_not_promoted():
+    lost_recently = PROD.model_copy(update={"last_trained_at": NOW - timedelta(hours=1)})
+    decision = POLICY.decide(score(80.0), drift(1.0), 500, lost_recently, now=NOW)
+    assert not decision.retrain and "1.0 h ago" in decision.reasons[0]
+
+
 def test_higher_is_better_metrics():
     policy = RetrainPolicy(metric="accuracy", metric_threshold=0.8, higher_is_better=True)
     assert policy.decide(MetricScore(metric="accuracy", value=0.7, status="scored"), None, 10, PROD, now=NOW).retrain
