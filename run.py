@@ -13,6 +13,7 @@ Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command tha
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -120,6 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = Path(args.config) if args.config else PROJECT_ROOT / entry.default_config
     if not config.is_file():
         raise FileNotFoundError(f"config file not found: {config}")
+    # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
+    os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
     boot_zenml()
     from stackpipes.stacks import stack_up
 
