@@ -46,8 +46,3 @@ def log_bytes(data: bytes, artifact_file: str) -> None:
         path.write_bytes(data)
         folder = str(Path(artifact_file).parent)
         mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
-
-
-def run_id() -> Optional[str]:
-    run = active_run()
-    return run.info.run_id if run is not None else None

@@ -30,6 +30,16 @@ def score_forecast(forecast: pd.DataFrame, actual: pd.DataFrame, window_hours: i
     return MetricScore(metric="smape", value=value, points=len(joined), status="scored")
 
 
+def _may_overlap(metadata: dict, actual: pd.DataFrame, window_hours: int) -> bool:
+    """False when the forecast's recorded span cannot meet the last `window_hours` of `actual`."""
+    try:
+        start, end = pd.Timestamp(metadata["start"]), pd.Timestamp(metadata["end"])
+    except (KeyError, ValueError):
+        return True  # no span recorded: load it and look
+    window = actual["timestamp"].iloc[-window_hours:]
+    return not (end < window.iloc[0] or start > window.iloc[-1])
+
+
 @step(enable_cache=False, experiment_tracker=True)
 def score_last_forecast(
     hourly_counts: pd.DataFrame, window_hours: int = 24, min_points: int = 12
@@ -42,6 +52,8 @@ def score_last_forecast(
         if is_current_run(version):
             continue
         stored += 1
+        if not _may_overlap(version.run_metadata, hourly_counts, window_hours):
+            continue  # decided from the artifact's metadata, without loading it
         forecast = version.load()
         score = score_forecast(forecast.frame, hourly_counts, window_hours, min_points)
         if score is None:
