@@ -1,6 +1,10 @@
-"""Forecasting core: sMAPE, hourly series, candidates, backtest, model round trip."""
+"""Forecasting core: sMAPE, hourly series, gaps, candidates, backtest, model round trip, plot."""
 
 from __future__ import annotations
+
+import json
+import pickle
+import time
 
 import numpy as np
 import pandas as pd
@@ -9,91 +13,239 @@ import pytest
 from stackpipes import forecasting as F
 
 
-def synthetic(weeks: int = 7, seed: int = 0) -> pd.DataFrame:
+def synthetic(weeks: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Hourly Poisson counts like a chat's: near-silent nights, afternoon and evening peaks, quiet weekends."""
     rng = np.random.default_rng(seed)
     hours = pd.date_range("2026-01-05", periods=weeks * F.WEEK, freq="h", tz="UTC")
-    daily = 3 + 6 * np.exp(-((hours.hour - 13) ** 2) / 18) + 7 * np.exp(-((hours.hour - 21) ** 2) / 8)
-    weekly = np.where(hours.dayofweek >= 5, 0.6, 1.0)
+    daily = 0.5 + 10 * np.exp(-((hours.hour - 13) ** 2) / 12) + 16 * np.exp(-((hours.hour - 21) ** 2) / 6)
+    weekly = np.where(hours.dayofweek >= 5, 0.5, 1.0)
     return pd.DataFrame({"timestamp": hours, "count": rng.poisson(daily * weekly).astype("int64")})
 
 
+@pytest.fixture(scope="module")
+def series() -> pd.DataFrame:
+    return synthetic()
+
+
+def flat_mean(series: pd.DataFrame, horizon: int, params=None):
+    return None, np.full(horizon, series["count"].mean()), {}
+
+
+def broken(series: pd.DataFrame, horizon: int, params=None):
+    raise RuntimeError("cannot fit")
+
+
 def test_smape_known_values():
-    assert F.smape([1, 2, 3], [1, 2, 4]) == pytest.approx(100 / 3 * (2 * 1 / 7))
+    assert F.smape([1, 2, 3], [1, 2, 4]) == pytest.approx(100 / 3 * (2 * 1 / 7))  # 9.5238
+    assert F.smape([1, 2, 3], [1, 2, 4]) == pytest.approx(9.5238, abs=1e-4)
+    assert F.smape([1, 2, 4], [1, 2, 3]) == F.smape([1, 2, 3], [1, 2, 4])  # symmetric
     assert F.smape([0, 0], [0, 0]) == 0.0
+    assert F.smape([0, 2], [0, 2]) == 0.0
     assert F.smape([0], [5]) == pytest.approx(200.0)
-    with pytest.raises(ValueError, match="equal lengths"):
-        F.smape([1, 2], [1])
-    with pytest.raises(ValueError, match="empty"):
-        F.smape([], [])
-    with pytest.raises(ValueError, match="NaN"):
-        F.smape([1.0], [float("nan")])
+    assert F.smape(np.array([0, 4]), pd.Series([0, 0])) == pytest.approx(100.0)
 
 
-def test_hourly_counts_fill_every_hour_and_gaps_are_found():
+@pytest.mark.parametrize(
+    ("actual", "predicted", "message"),
+    [([1, 2], [1], "equal lengths"), ([], [], "empty"), ([1.0], [float("nan")], "NaN")],
+)
+def test_smape_rejects_bad_input(actual, predicted, message):
+    with pytest.raises(ValueError, match=message):
+        F.smape(actual, predicted)
+
+
+def test_hourly_counts_zero_fill_every_hour():
     stamps = pd.Series(pd.to_datetime(["2026-01-01 10:05", "2026-01-01 10:50", "2026-01-04 12:00"], utc=True))
     counts = F.hourly_counts(stamps)
+    assert list(counts.columns) == ["timestamp", "count"]
+    assert str(counts["timestamp"].dtype) == "datetime64[ns, UTC]" and counts["count"].dtype == "int64"
     assert counts["timestamp"].diff().dropna().eq(pd.Timedelta(hours=1)).all()
-    assert len(counts) == 3 * 24 + 3
-    assert counts["count"].sum() == 3 and counts["count"].iloc[0] == 2
-    gaps = F.find_gaps(stamps, min_gap_hours=48)
-    assert len(gaps) == 1 and gaps[0][1] == stamps.iloc[2]
-    with pytest.raises(ValueError):
+    assert len(counts) == 3 * 24 + 3  # 10:00 on the 1st to 12:00 on the 4th
+    assert counts["count"].iloc[0] == 2 and counts["count"].iloc[-1] == 1 and counts["count"].sum() == 3
+    assert (counts["count"].iloc[1:-1] == 0).all()
+
+
+def test_hourly_counts_bounds_and_time_zones():
+    stamps = pd.Series(pd.to_datetime(["2026-01-01 10:05+02:00", "2026-01-01 12:30+02:00"]))  # 08:05, 10:30 UTC
+    counts = F.hourly_counts(stamps, start="2026-01-01 06:40", end=pd.Timestamp("2026-01-01 13:00", tz="Europe/Berlin"))
+    assert counts["timestamp"].iloc[0] == pd.Timestamp("2026-01-01 06:00", tz="UTC")
+    assert counts["timestamp"].iloc[-1] == pd.Timestamp("2026-01-01 12:00", tz="UTC")
+    assert dict(zip(counts["timestamp"].dt.hour, counts["count"], strict=True)) == {
+        6: 0, 7: 0, 8: 1, 9: 0, 10: 1, 11: 0, 12: 0}
+    clipped = F.hourly_counts(stamps, end="2026-01-01 09:00")
+    assert clipped["count"].tolist() == [1, 0]  # a message after `end` is not counted
+
+
+def test_hourly_counts_rejects_empty_input_and_reversed_bounds():
+    with pytest.raises(ValueError, match="no timestamps"):
         F.hourly_counts(pd.Series([], dtype="datetime64[ns, UTC]"))
+    with pytest.raises(ValueError, match="before start"):
+        F.hourly_counts(pd.Series(pd.to_datetime(["2026-01-02"], utc=True)), start="2026-01-03")
+
+
+def test_find_gaps_finds_a_planted_three_day_silence():
+    rng = np.random.default_rng(1)
+    busy = pd.date_range("2026-01-01", "2026-01-20", freq="20min", tz="UTC")
+    busy = busy + pd.to_timedelta(rng.integers(0, 600, len(busy)), unit="s")
+    silent = (busy > pd.Timestamp("2026-01-08", tz="UTC")) & (busy < pd.Timestamp("2026-01-11", tz="UTC"))
+    stamps = pd.Series(busy[~silent]).sample(frac=1, random_state=0)  # order must not matter
+    gaps = F.find_gaps(stamps, min_gap_hours=48)
+    assert len(gaps) == 1
+    start, end = gaps[0]
+    assert start == busy[~silent][busy[~silent] < pd.Timestamp("2026-01-08", tz="UTC")].max()
+    assert end == busy[~silent][busy[~silent] > pd.Timestamp("2026-01-11", tz="UTC")].min()
+    assert pd.Timedelta(hours=71) < end - start < pd.Timedelta(hours=73)
+    assert F.find_gaps(stamps, min_gap_hours=96) == []
+    assert F.find_gaps(stamps.iloc[:1]) == []
 
 
 @pytest.mark.parametrize("name", sorted(F.CANDIDATES))
-def test_each_candidate_beats_a_flat_forecast(name):
-    series = synthetic()
+def test_each_candidate_forecasts_24_hours_better_than_a_flat_mean(series, name):
     train, actual = series.iloc[:-24], series["count"].iloc[-24:].to_numpy(float)
     model = F.fit_model(train, name)
     forecast = model.predict(24)
     assert len(forecast) == 24 and (forecast["forecast"] >= 0).all()
     assert forecast["timestamp"].iloc[0] == train["timestamp"].iloc[-1] + pd.Timedelta(hours=1)
+    assert forecast["timestamp"].diff().dropna().eq(pd.Timedelta(hours=1)).all()
     flat = np.full(24, train["count"].mean())
     assert F.smape(actual, forecast["forecast"]) < F.smape(actual, flat)
 
 
-def test_backtest_prefers_seasonal_models_and_records_failures(monkeypatch):
-    def broken(series, horizon, params=None):
-        raise RuntimeError("cannot fit")
+@pytest.mark.parametrize("name", sorted(F.CANDIDATES))
+def test_the_seasonal_period_is_configurable(name):
+    hours = pd.date_range("2026-01-05", periods=24 * 12, freq="h", tz="UTC")
+    rng = np.random.default_rng(3)
+    daily = rng.poisson(0.5 + 15 * np.exp(-((hours.hour - 18) ** 2) / 10))
+    counts = pd.DataFrame({"timestamp": hours, "count": daily.astype("int64")})
+    model = F.fit_model(counts.iloc[:-24], name, params={"seasonal_period": 24})
+    assert model.seasonal_period == 24
+    forecast = model.predict(24)["forecast"].to_numpy()
+    actual = counts["count"].iloc[-24:].to_numpy(float)
+    assert F.smape(actual, forecast) < F.smape(actual, np.full(24, counts["count"].iloc[:-24].mean()))
 
-    def flat(series, horizon, params=None):
-        return None, np.full(horizon, series["count"].mean()), {}
 
+def test_backtest_prefers_seasonal_models_and_records_failures(series, monkeypatch):
     monkeypatch.setitem(F.CANDIDATES, "broken", broken)
-    monkeypatch.setitem(F.CANDIDATES, "flat", flat)
-    result = F.rolling_backtest(synthetic(), ["flat", "holt_winters", "broken"], folds=2)
-    assert result.best() == "holt_winters"
-    assert result.mean_smape()["broken"] == float("inf")
-    assert "cannot fit" in result.table.loc[result.table.candidate == "broken", "error"].iloc[0]
-    with pytest.raises(RuntimeError, match="every forecasting candidate failed"):
-        F.rolling_backtest(synthetic(), ["broken"], folds=1)
-    with pytest.raises(ValueError, match="unknown forecasting candidate"):
-        F.rolling_backtest(synthetic(), ["prophet"], folds=1)
+    monkeypatch.setitem(F.CANDIDATES, "flat", flat_mean)
+    result = F.rolling_backtest(series, ["flat", "seasonal_naive", "holt_winters", "broken"], folds=2)
+    assert list(result.table.columns) == ["candidate", "fold", "smape", "mae", "fit_seconds", "error"]
+    assert len(result.table) == 4 * 2
+    scores = result.mean_smape()
+    assert list(scores) == ["flat", "seasonal_naive", "holt_winters", "broken"]
+    assert result.best() in {"seasonal_naive", "holt_winters"}
+    assert max(scores["holt_winters"], scores["seasonal_naive"]) < 0.7 * scores["flat"]
+    assert scores["broken"] == float("inf")
+    assert "cannot fit" in result.errors["broken"]
+    assert (result.table.loc[result.table.candidate == "broken", "error"] == "RuntimeError: cannot fit").all()
+    assert (result.table.loc[result.table.candidate != "broken", "error"] == "").all()
 
 
-def test_model_round_trips_and_updates_to_new_data():
-    series = synthetic()
-    model = F.train_forecaster(series.iloc[:-48], ["seasonal_naive", "holt_winters"], folds=2)
+def test_backtest_folds_score_the_hours_before_the_end(series):
+    result = F.rolling_backtest(series, ["seasonal_naive"], horizon=24, folds=3)
+    counts = series["count"].to_numpy(float)
+    for fold in (1, 2, 3):
+        cut = len(counts) - 24 * fold
+        expected = F.smape(counts[cut : cut + 24], counts[cut - F.WEEK : cut - F.WEEK + 24])
+        row = result.table[result.table.fold == fold].iloc[0]
+        assert row["smape"] == pytest.approx(expected)
+
+
+def test_backtest_errors(series, monkeypatch):
+    monkeypatch.setitem(F.CANDIDATES, "broken", broken)
+    with pytest.raises(RuntimeError, match="every forecasting candidate failed: broken: RuntimeError: cannot fit"):
+        F.rolling_backtest(series, ["broken"], folds=1)
+    with pytest.raises(ValueError, match="unknown forecasting candidate 'prophet'"):
+        F.rolling_backtest(series, ["seasonal_naive", "prophet"], folds=1)
+    with pytest.raises(ValueError, match="backtest needs at least"):
+        F.rolling_backtest(series.iloc[:100], ["seasonal_naive"])
+
+
+def test_train_forecaster_refits_the_best_on_the_latest_window(series, monkeypatch):
+    monkeypatch.setitem(F.CANDIDATES, "broken", broken)
+    model = F.train_forecaster(series, ["seasonal_naive", "holt_winters", "broken"], folds=2)
+    assert model.candidate == min(model.backtest, key=model.backtest.get)
+    assert model.candidate != "broken" and model.backtest["broken"] == float("inf")
+    assert model.train_end == series["timestamp"].iloc[-1]
+    assert model.train_start == series["timestamp"].iloc[-F.WEEK * 6]
+    assert len(model.history_tail) == 2 * F.WEEK
+    assert model.trained_at.tzinfo is not None
+    summary = model.summary()
+    json.dumps(summary, allow_nan=False)  # strict JSON: the failed candidate's inf is None
+    assert summary["backtest_smape"]["broken"] is None and summary["seasonal_period"] == F.WEEK
+
+
+@pytest.mark.parametrize("name", sorted(F.CANDIDATES))
+def test_model_round_trips_through_bytes_with_identical_forecasts(series, name):
+    model = F.fit_model(series, name)
     restored = F.ForecastModel.from_bytes(model.to_bytes())
+    assert restored.candidate == name and restored.train_end == model.train_end
     pd.testing.assert_frame_equal(model.predict(24), restored.predict(24))
+    # Beyond the horizon computed at fit time the stored fitted object forecasts, not a refit.
+    pd.testing.assert_frame_equal(model.predict(400), restored.predict(400))
+    assert np.array_equal(restored.predict(24)["forecast"], model.forecast_cache[:24])
+
+
+def test_from_bytes_rejects_other_objects_and_loads_older_models(series):
+    with pytest.raises(TypeError, match="expected a ForecastModel"):
+        F.ForecastModel.from_bytes(pickle.dumps({"not": "a model"}))
+    model = F.fit_model(series, "seasonal_naive")
+    for newer in ("seasonal_period", "base_params", "tracking_model_uri"):
+        del model.__dict__[newer]  # as pickled before these fields existed
+    old = F.ForecastModel.from_bytes(pickle.dumps(model))
+    assert old.seasonal_period == F.WEEK and old.base_params == {} and old.tracking_model_uri is None
+    assert len(old.predict(24)) == 24
+
+
+def test_an_ad_hoc_candidate_model_forecasts_from_its_cache(series, monkeypatch):
+    monkeypatch.setitem(F.CANDIDATES, "flat", flat_mean)
+    model = F.fit_model(series, "flat")
+    restored = F.ForecastModel.from_bytes(model.to_bytes())
+    assert restored.predict(24)["forecast"].nunique() == 1
+    assert len(restored.predict(F.WEEK + 10)) == F.WEEK + 10  # past the cache: refit on the tail
+
+
+def test_update_moves_the_same_model_to_new_data(series):
+    model = F.train_forecaster(series.iloc[:-48], ["seasonal_naive", "holt_winters"], folds=2)
     assert "smoothing_level" in model.params or model.candidate == "seasonal_naive"
-    updated = restored.update(series)
+    updated = model.update(series)
     assert updated.train_end == series["timestamp"].iloc[-1]
     assert updated.candidate == model.candidate and updated.trained_at == model.trained_at
+    assert updated.base_params == model.base_params
     assert updated.predict(24)["timestamp"].iloc[0] == series["timestamp"].iloc[-1] + pd.Timedelta(hours=1)
-    assert restored.update(series.iloc[:-48]) is restored  # already current: nothing to redo
+    assert model.update(series.iloc[:-48]) is model  # already current: nothing to redo
 
 
-def test_holdout_smape_scores_the_last_hours_without_seeing_them():
-    series = synthetic()
+def test_holdout_smape_scores_the_last_hours_without_seeing_them(series, monkeypatch):
     model = F.fit_model(series, "holt_winters")
     fair = F.holdout_smape(model, series, 24, reestimate=True)
     manual = F.fit_model(series.iloc[:-24], "holt_winters")
     assert fair == pytest.approx(F.smape(series["count"].iloc[-24:], manual.predict(24)["forecast"]))
+    # The promotion comparison: a flat forecaster loses to a seasonal one on the same hours.
+    monkeypatch.setitem(F.CANDIDATES, "flat", flat_mean)
+    assert F.holdout_smape(F.fit_model(series, "flat"), series, 24) > fair
 
 
-def test_plot_is_a_png():
-    series = synthetic(weeks=3)
+def test_forecast_frame_carries_model_and_time(series):
+    frame = F.forecast_frame(F.fit_model(series, "seasonal_naive"), 12)
+    assert list(frame.columns) == ["timestamp", "forecast", "model", "generated_at"]
+    assert len(frame) == 12 and (frame["model"] == "seasonal_naive").all()
+    assert pd.Timestamp(frame["generated_at"].iloc[0]).tzinfo is not None
+
+
+def test_plot_is_a_png(series):
     model = F.fit_model(series, "seasonal_naive")
-    assert F.plot_forecast(series, model.predict(24), "test").startswith(b"\x89PNG")
+    png = F.plot_forecast(series, model.predict(24), "test")
+    assert png.startswith(b"\x89PNG") and len(png) > 1000
+    assert F.plot_forecast(series.iloc[:0], model.predict(24), "no history").startswith(b"\x89PNG")
+
+
+def test_fitting_every_candidate_on_ten_weeks_is_fast():
+    ten_weeks = synthetic(weeks=10, seed=2)
+    F.fit_model(ten_weeks.iloc[:-24], "holt_winters")  # pay statsmodels' import outside the clock
+    seconds = {}
+    for name in F.CANDIDATES:
+        start = time.perf_counter()
+        F.fit_model(ten_weeks, name, train_window_hours=10 * F.WEEK)
+        seconds[name] = time.perf_counter() - start
+    print("fit seconds on 10 weeks:", {k: round(v, 2) for k, v in seconds.items()})
+    assert sum(seconds.values()) < 15
