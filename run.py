@@ -4,6 +4,7 @@
     python run.py stacks                 # stack files, and which are registered / active
     python run.py stack up NAME          # register stacks/NAME.yaml idempotently
     python run.py dashboard [--stop]     # the local ZenML server and dashboard on 127.0.0.1
+    python run.py airflow up|down|status # the project's own Airflow (its own venv, 127.0.0.1)
     python run.py mlflow-ui [--port N]   # the MLflow UI over the active stack's tracking store
 
 Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command that needs them, so
@@ -40,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-activate", action="store_true")
     dashboard = commands.add_parser("dashboard", help="start the local ZenML server and dashboard")
     dashboard.add_argument("--stop", action="store_true", help="stop it instead")
-    dashboard.add_argument("--port", type=int, default=8237)
+    dashboard.add_argument("--port", type=int, help="port (default $STACKPIPES_ZENML_PORT or 8237)")
+    airflow = commands.add_parser("airflow", help="install, start, stop or inspect the project's Airflow")
+    airflow.add_argument("action", choices=["install", "up", "down", "status"])
     mlflow_ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI for the active stack's tracker")
     mlflow_ui.add_argument("--port", type=int, default=5000)
     return parser
@@ -77,17 +80,31 @@ def cmd_stacks() -> int:
     return 0
 
 
-def cmd_dashboard(stop: bool, port: int) -> int:
-    import subprocess
+def cmd_dashboard(stop: bool, port: int | None) -> int:
+    from stackpipes import services
 
-    boot_zenml()
-    zenml = str(Path(sys.executable).parent / "zenml")
+    if port is not None:
+        os.environ["STACKPIPES_ZENML_PORT"] = str(port)
     if stop:
-        return subprocess.call([zenml, "logout", "--local"])
-    code = subprocess.call([zenml, "login", "--local", "--ip-address", "127.0.0.1", "--port", str(port)])
-    if code == 0:
-        print(f"ZenML dashboard: http://127.0.0.1:{port}  (stop with: python run.py dashboard --stop)")
-    return code
+        return services.zenml_server_down()
+    url = services.zenml_server_up()
+    print(f"ZenML dashboard: {url}  (stop with: python run.py dashboard --stop)")
+    return 0
+
+
+def cmd_airflow(action: str) -> int:
+    from stackpipes.orchestration import airflow_service
+
+    if action == "install":
+        airflow_service.install(quiet=False)
+    elif action == "up":
+        print(f"Airflow UI and API: {airflow_service.up()}  (stop with: python run.py airflow down)")
+    elif action == "down":
+        print(f"Airflow stopped ({airflow_service.down()} processes signalled)")
+    else:
+        for key, value in airflow_service.status().items():
+            print(f"{key:<10} {value}")
+    return 0
 
 
 def tracking_uri() -> str | None:
@@ -123,6 +140,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"config file not found: {config}")
     # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
     os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
+    if spec.services:  # before ZenML is imported: the client reads its store at import
+        from stackpipes.services import ensure
+
+        for line in ensure(spec.services):
+            print(f"  {line}")
     boot_zenml()
     from stackpipes.stacks import stack_up
 
@@ -171,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_stack_up(args.name, activate=not args.no_activate)
         if args.command == "dashboard":
             return cmd_dashboard(args.stop, args.port)
+        if args.command == "airflow":
+            return cmd_airflow(args.action)
         if args.command == "mlflow-ui":
             return cmd_mlflow_ui(args.port)
         if not (args.stack and args.pipeline):

@@ -99,7 +99,18 @@ class StackSpec(_Strict):
     flavors: list[str] = Field(default_factory=list)
     secrets: list[SecretSpec] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+    services: list[str] = Field(default_factory=list)  # servers the project starts first
     path: Optional[str] = Field(default=None, exclude=True)
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, services: list[str]) -> list[str]:
+        from stackpipes.services import SERVICES
+
+        unknown = [s for s in services if s not in SERVICES]
+        if unknown:
+            raise ValueError(f"unknown service(s) {unknown}; known: {list(SERVICES)}")
+        return services
 
     def component_name(self, component_type: str) -> str:
         """The registered name of a component: explicit, or `<stack>-<type>`."""

@@ -1,0 +1,234 @@
+"""The project's own Airflow: installed in `.venv-airflow`, run on 127.0.0.1, stopped completely.
+
+`up` installs Airflow (requirements/airflow.txt) in its own virtual environment, creates its
+metadata database in the local PostgreSQL, migrates it and starts the API server, the scheduler
+(LocalExecutor: tasks run in parallel) and the DAG processor, each in its own process group.
+`down` stops every process that runs with this Airflow home, children included.
+
+Settings (environment): STACKPIPES_AIRFLOW_PORT (API server, default 8280), STACKPIPES_AIRFLOW_DB
+(SQLAlchemy URL, default postgresql+psycopg2://postgres@127.0.0.1:5432/stackpipes_airflow),
+STACKPIPES_AIRFLOW_PARALLELISM (default 4). State lives in $STACKPIPES_HOME/airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from stackpipes.env import PROJECT_ROOT, configure_environment, state_dir
+
+PROCESSES = ("api-server", "scheduler", "dag-processor")
+REQUIREMENTS = PROJECT_ROOT / "requirements" / "airflow.txt"
+DEFAULT_DB = "postgresql+psycopg2://postgres@127.0.0.1:5432/stackpipes_airflow"
+
+
+def venv_dir() -> Path:
+    return Path(os.environ.get("STACKPIPES_AIRFLOW_VENV", PROJECT_ROOT / ".venv-airflow"))
+
+
+def home() -> Path:
+    return state_dir() / "airflow"
+
+
+def dags_dir() -> Path:
+    path = home() / "dags"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def port() -> int:
+    return int(os.environ.get("STACKPIPES_AIRFLOW_PORT", "8280"))
+
+
+def api_url() -> str:
+    return f"http://127.0.0.1:{port()}"
+
+
+def database_url() -> str:
+    return os.environ.get("STACKPIPES_AIRFLOW_DB", DEFAULT_DB)
+
+
+def _bin(name: str) -> str:
+    return str(venv_dir() / "bin" / name)
+
+
+def install(quiet: bool = True) -> None:
+    """Create .venv-airflow and install the pinned Airflow, unless it is already up to date."""
+    stamp = venv_dir() / ".installed"
+    if stamp.exists() and stamp.stat().st_mtime >= REQUIREMENTS.stat().st_mtime:
+        return
+    print(f"installing Airflow into {venv_dir()} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv_dir())], check=True)
+    flags = ["--quiet"] if quiet else []
+    subprocess.run([_bin("python"), "-m", "pip", "install", *flags, "--upgrade", "pip"], check=True)
+    subprocess.run([_bin("python"), "-m", "pip", "install", *flags, "-r", str(REQUIREMENTS)], check=True)
+    stamp.touch()
+
+
+def _jwt_secret() -> str:
+    # Signs the tokens the API server hands to tasks; every Airflow process must share it. Made
+    # once per state folder, readable only by its owner, never in the repository.
+    path = home() / "jwt_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def environment() -> dict[str, str]:
+    """The environment of every Airflow process (and so of every task)."""
+    configure_environment()
+    env = dict(os.environ)
+    for key in [k for k in env if k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME"]:
+        del env[key]
+    env.update({
+        "AIRFLOW_HOME": str(home()),
+        "PATH": f"{venv_dir() / 'bin'}{os.pathsep}{env.get('PATH', '')}",  # the scheduler runs `airflow`
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url(),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": os.environ.get("STACKPIPES_AIRFLOW_PARALLELISM", "4"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url()}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # loopback only
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port()),
+        "AIRFLOW__API__BASE_URL": api_url(),
+        "AIRFLOW__API_AUTH__JWT_SECRET": _jwt_secret(),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "NO_PROXY": "127.0.0.1,localhost",
+    })
+    return env
+
+
+def ensure_database() -> None:
+    """Create the metadata database in PostgreSQL if it does not exist (psycopg2 from Airflow's venv)."""
+    url = database_url()
+    if not url.startswith("postgresql"):
+        return
+    script = (
+        "import sys, psycopg2\n"
+        "from sqlalchemy.engine import make_url\n"
+        "u = make_url(sys.argv[1])\n"
+        "c = psycopg2.connect(host=u.host or '127.0.0.1', port=u.port or 5432, user=u.username or 'postgres',"
+        " password=u.password, dbname='postgres')\n"
+        "c.autocommit = True\n"
+        "cur = c.cursor()\n"
+        "cur.execute('select 1 from pg_database where datname = %s', (u.database,))\n"
+        "if cur.fetchone() is None:\n"
+        "    cur.execute('create database \"%s\"' % u.database)\n"
+    )
+    subprocess.run([_bin("python"), "-c", script, url], check=True)
+
+
+def _pid_file() -> Path:
+    return home() / "pids.json"
+
+
+def _processes_in_home() -> list[int]:
+    """Every process on this machine that runs with this Airflow home (children included)."""
+    marker = f"AIRFLOW_HOME={home()}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def running() -> bool:
+    from stackpipes.orchestration.airflow_api import AirflowAPI
+
+    return AirflowAPI(api_url(), timeout=5).healthy()
+
+
+def up(timeout: float = 240) -> str:
+    """Start Airflow (installing it first if needed); a no-op when it already runs. Returns the UI URL."""
+    if running():
+        return api_url()
+    install()
+    ensure_database()
+    env = environment()
+    logs = home() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=open(logs / "db-migrate.log", "w"))
+    pids = {}
+    for name in PROCESSES:
+        out = open(logs / f"{name}.log", "ab")
+        process = subprocess.Popen([_bin("airflow"), name], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(home()))
+        pids[name] = process.pid
+    _pid_file().write_text(json.dumps(pids))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running():
+            return api_url()
+        dead = [name for name, pid in pids.items() if not _alive(pid)]
+        if dead:
+            down()
+            raise RuntimeError(f"Airflow {', '.join(dead)} exited at start; see {logs}/{dead[0]}.log")
+        time.sleep(2)
+    down()
+    raise RuntimeError(f"Airflow did not become healthy within {timeout:.0f} s; see the logs in {logs}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def down(timeout: float = 30) -> int:
+    """Stop every Airflow process of this home. Returns how many processes were signalled."""
+    pids: dict[str, int] = json.loads(_pid_file().read_text()) if _pid_file().exists() else {}
+    for pid in pids.values():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    targets = set(pids.values()) | set(_processes_in_home())
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(pid) for pid in targets):
+        time.sleep(0.5)
+    for pid in set(_processes_in_home()) | {p for p in targets if _alive(p)}:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _pid_file().unlink(missing_ok=True)
+    return len(targets)
+
+
+def status() -> dict[str, Optional[object]]:
+    return {"url": api_url(), "healthy": running(), "processes": len(_processes_in_home()),
+            "venv": str(venv_dir()), "home": str(home()), "database": database_url().split("@")[-1]}
