@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench dashboard clean
+.PHONY: install run test lint bench bench-orchestrators dashboard airflow-up airflow-down clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
@@ -29,8 +29,21 @@ lint: install
 bench: install
 	$(PY) bench/overhead.py
 
+bench-orchestrators: install
+	$(PY) bench/orchestrators.py
+
 dashboard: install
 	$(PY) run.py dashboard
+
+# The project's own Airflow (installed into .venv-airflow on first use) and the ZenML server
+# its tasks share state through. `python run.py --stack airflow ...` starts both by itself.
+airflow-up: install
+	$(PY) run.py dashboard
+	$(PY) run.py airflow up
+
+airflow-down: install
+	$(PY) run.py airflow down
+	$(PY) run.py dashboard --stop
 
 clean:
 	rm -rf .stackpipes reports outputs bench/results

@@ -7,6 +7,7 @@ server's `/auth/token` (the project's Airflow runs the simple auth manager on lo
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -126,13 +127,19 @@ class AirflowAPI:
             if time.monotonic() > deadline:
                 raise AirflowError(f"DAG run {dag_id}/{run_id} still {run['state']} after {timeout:.0f} s")
             time.sleep(poll)
-        if run["state"] == "success":
+        # A DAG with fail_fast marks what it stops as skipped, and a run whose leaves were all
+        # skipped ends "success" even though a task failed: judge by the task instances too.
+        tasks = self.task_instances(dag_id, run_id)
+        failed = sorted((t for t in tasks if t["state"] == "failed"), key=lambda t: t.get("end_date") or "")
+        if run["state"] == "success" and not failed:
             return run
-        failed = [t for t in self.task_instances(dag_id, run_id) if t["state"] in ("failed", "upstream_failed")]
-        first = next((t for t in failed if t["state"] == "failed"), None)
         message = f"Airflow DAG run {dag_id}/{run_id} failed"
-        if first is not None:
-            log = self.task_log(dag_id, run_id, first["task_id"], first.get("try_number", 1))
-            tail = "\n".join(log.splitlines()[-40:])
-            message += f" in task '{first['task_id']}'. Its log ends with:\n{tail}"
+        if failed:
+            # fail_fast also fails the tasks that were running beside the failing one: report the
+            # task whose own command failed.
+            logs = {t["task_id"]: self.task_log(dag_id, run_id, t["task_id"], t.get("try_number", 1)) for t in failed}
+            culprit = next((task for task, log in logs.items() if re.search(r"return code [1-9]", log)),
+                           failed[0]["task_id"])
+            tail = "\n".join(logs[culprit].splitlines()[-40:])
+            message += f" in task '{culprit}'. Its log ends with:\n{tail}"
         raise AirflowError(message)

@@ -157,6 +157,7 @@ if _archive is not None:
                 env=env,
                 append_env=True,  # the Airflow processes' environment carries credentials
                 cwd=task.working_dir,
+                do_xcom_push=False,
                 **task.operator_args,
             )
             operators[task.zenml_step_name] = operator

@@ -114,7 +114,12 @@ class StackpipesAirflowOrchestrator(AirflowOrchestrator):
     @staticmethod
     def _translate_schedule(schedule: Optional["ScheduleResponse"] = None) -> Dict[str, Any]:
         if schedule is not None:
-            return AirflowOrchestrator._translate_schedule(schedule)
+            translated = AirflowOrchestrator._translate_schedule(schedule)
+            if schedule.start_time is None:
+                # ZenML starts a week back, which makes Airflow run the last missed interval
+                # at once; a new schedule should first run at its next tick.
+                translated["start_date"] = utc_now()
+            return translated
         # Unscheduled: the DAG only runs when triggered (by this orchestrator, or in the UI).
         return {"schedule": None, "start_date": utc_now() - datetime.timedelta(days=1), "catchup": False}
 

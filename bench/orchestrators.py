@@ -1,0 +1,107 @@
+"""chat_forecast on the local stack and on the Airflow stack, in one run, and Airflow's cost per task.
+
+Each run is a fresh process as a user would start it (`python run.py --stack S --pipeline
+chat_forecast`) in one private state folder (own ZenML server and Airflow ports, own Airflow
+database), and everything is stopped at the end. Figures:
+  - wall time of each stack's run (the Airflow one after its services are up; start-up apart);
+  - per Airflow task: the task's duration in Airflow, the ZenML step run's own duration (what the
+    local orchestrator would also spend), and the difference = start-up cost per task
+    (new interpreter, ZenML + MLflow imports, store connection, Airflow's task runner).
+Target (issue 3): at most 4 s per task. Prints a table; writes bench/results/orchestrators.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+
+STEP_TIMES = """
+import json, sys
+from stackpipes.env import boot_zenml
+boot_zenml()
+from zenml.client import Client
+run = Client().get_pipeline_run(sys.argv[1])
+print(json.dumps({name: (s.end_time - s.start_time).total_seconds() for name, s in run.steps.items()
+                  if s.start_time and s.end_time}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    from stackpipes.orchestration.airflow_api import AirflowAPI
+
+    with tempfile.TemporaryDirectory(prefix="stackpipes-orch-") as tmp:
+        state = Path(tmp)
+        database = f"stackpipes_airflow_bench_{uuid.uuid4().hex[:6]}"
+        env = {**os.environ, "STACKPIPES_HOME": str(state), "STACKPIPES_REPORTS": str(state / "reports"),
+               "STACKPIPES_ZENML_PORT": str(free_port()), "STACKPIPES_AIRFLOW_PORT": str(free_port()),
+               "STACKPIPES_AIRFLOW_DB": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"}
+        env.pop("ZENML_CONFIG_PATH", None)
+
+        def cli(*args: str) -> tuple[float, str]:
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.exit(f"run.py {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            return time.perf_counter() - start, proc.stdout
+
+        try:
+            services_s, _ = cli("dashboard")
+            airflow_up_s, _ = cli("airflow", "up")
+            local_s, _ = cli("--stack", "local", "--pipeline", "chat_forecast", "--no-cache")
+            airflow_s, out = cli("--stack", "airflow", "--pipeline", "chat_forecast", "--no-cache")
+            run_name = next(line.split("'")[1] for line in out.splitlines() if line.startswith("Run '"))
+            steps = json.loads(subprocess.run([sys.executable, "-c", STEP_TIMES, run_name], cwd=ROOT, env=env,
+                                              capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+            api = AirflowAPI(f"http://127.0.0.1:{env['STACKPIPES_AIRFLOW_PORT']}")
+            dag_run = api._request("GET", "/api/v2/dags/chat_forecast/dagRuns")["dag_runs"][-1]
+            tasks = {t["task_id"]: t["duration"] for t in api.task_instances("chat_forecast", dag_run["dag_run_id"])}
+        finally:
+            subprocess.run([sys.executable, "run.py", "airflow", "down"], cwd=ROOT, env=env, capture_output=True)
+            subprocess.run([sys.executable, "run.py", "dashboard", "--stop"], cwd=ROOT, env=env, capture_output=True)
+
+    overheads = {name: tasks[name] - steps.get(name, 0.0) for name in tasks}
+    result = {
+        "local_wall_s": local_s,
+        "airflow_wall_s": airflow_s,
+        "airflow_over_local": airflow_s / local_s,
+        "zenml_server_start_s": services_s,
+        "airflow_start_s": airflow_up_s,
+        "tasks": len(tasks),
+        "task_duration_mean_s": statistics.mean(tasks.values()),
+        "step_run_mean_s": statistics.mean(steps.get(n, 0.0) for n in tasks),
+        "overhead_per_task_mean_s": statistics.mean(overheads.values()),
+        "overhead_per_task_max_s": max(overheads.values()),
+        "per_task": {n: {"airflow_s": tasks[n], "zenml_step_s": steps.get(n)} for n in tasks},
+        "targets": {"overhead_per_task_max_s": 4.0},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "orchestrators.json").write_text(json.dumps(result, indent=2))
+    print(f"local stack:   {local_s:6.1f} s wall (one process)")
+    print(f"airflow stack: {airflow_s:6.1f} s wall = {result['airflow_over_local']:.1f}x local "
+          f"({len(tasks)} tasks; Airflow start {airflow_up_s:.0f} s and ZenML server {services_s:.0f} s not included)")
+    print(f"per task: Airflow duration {result['task_duration_mean_s']:.1f} s, ZenML step run "
+          f"{result['step_run_mean_s']:.1f} s -> start-up overhead {result['overhead_per_task_mean_s']:.1f} s mean, "
+          f"{result['overhead_per_task_max_s']:.1f} s max   (target <= 4 s)")
+    print(f"written: {RESULTS / 'orchestrators.json'}")
+
+
+if __name__ == "__main__":
+    main()
