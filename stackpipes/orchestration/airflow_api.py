@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 FINISHED = {"success", "failed"}
 
@@ -117,7 +117,8 @@ class AirflowAPI:
                 lines.append(str(entry))
         return "\n".join(lines)
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float, poll: float = 2.0) -> dict[str, Any]:
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float, poll: float = 2.0,
+                     failed_steps: Optional[Callable[[], set[str]]] = None) -> dict[str, Any]:
         """Wait for a DAG run to finish; raise AirflowError with the failed tasks' logs if it failed."""
         deadline = time.monotonic() + timeout
         while True:
@@ -138,8 +139,13 @@ class AirflowAPI:
             # fail_fast also fails the tasks that were running beside the failing one: report the
             # task whose own command failed.
             logs = {t["task_id"]: self.task_log(dag_id, run_id, t["task_id"], t.get("try_number", 1)) for t in failed}
-            culprit = next((task for task, log in logs.items() if re.search(r"return code [1-9]", log)),
-                           failed[0]["task_id"])
+            # Tasks started beside a failed step can also fail (ZenML refuses new steps in a failed
+            # fail_fast run); the step that failed first is the one ZenML recorded as failed.
+            known = failed_steps() if failed_steps is not None else set()
+            culprit = next((task for task in logs if task in known), None) or next(
+                (task for task, log in logs.items()
+                 if re.search(r"return code [1-9]", log) and "execution mode is fail_fast" not in log),
+                failed[0]["task_id"])
             tail = "\n".join(logs[culprit].splitlines()[-40:])
             message += f" in task '{culprit}'. Its log ends with:\n{tail}"
         raise AirflowError(message)

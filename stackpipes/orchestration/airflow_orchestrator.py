@@ -153,8 +153,16 @@ class StackpipesAirflowOrchestrator(AirflowOrchestrator):
         print(f"Airflow DAG run {dag_id}/{run_id} triggered (UI: {api.url}/dags/{dag_id}/runs/{run_id})")
         timeout = self.config.run_timeout
 
+        def failed_steps() -> set[str]:
+            if placeholder_run is None:
+                return set()
+            from zenml.client import Client
+
+            steps = Client().list_run_steps(pipeline_run_id=placeholder_run.id, status="failed", size=100)
+            return {step.name for step in steps.items}
+
         def wait() -> None:
-            api.wait_for_run(dag_id, run_id, timeout=timeout)
+            api.wait_for_run(dag_id, run_id, timeout=timeout, failed_steps=failed_steps)
 
         return SubmissionResult(wait_for_completion=wait)
 
