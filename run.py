@@ -96,7 +96,7 @@ def cmd_airflow(action: str) -> int:
     from stackpipes.orchestration import airflow_service
 
     if action == "install":
-        airflow_service.install(quiet=False)
+        airflow_service.install()
     elif action == "up":
         print(f"Airflow UI and API: {airflow_service.up()}  (stop with: python run.py airflow down)")
     elif action == "down":

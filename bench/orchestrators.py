@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,14 +37,10 @@ print(json.dumps({name: (s.end_time - s.start_time).total_seconds() for name, s 
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
+    from stackpipes.orchestration import airflow_service
     from stackpipes.orchestration.airflow_api import AirflowAPI
+    from stackpipes.services import free_port
 
     with tempfile.TemporaryDirectory(prefix="stackpipes-orch-") as tmp:
         state = Path(tmp)
@@ -76,6 +71,7 @@ def main() -> None:
         finally:
             subprocess.run([sys.executable, "run.py", "airflow", "down"], cwd=ROOT, env=env, capture_output=True)
             subprocess.run([sys.executable, "run.py", "dashboard", "--stop"], cwd=ROOT, env=env, capture_output=True)
+            airflow_service.drop_database(env["STACKPIPES_AIRFLOW_DB"])
 
     overheads = {name: tasks[name] - steps.get(name, 0.0) for name in tasks}
     result = {

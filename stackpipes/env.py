@@ -83,7 +83,8 @@ def boot_zenml() -> None:
                     integration.activate()
                 except Exception:  # same best-effort contract as ZenML's own loop
                     continue
-        _lean_mlflow_cleanup()
+        if "mlflow" in allowed:  # importing the tracker imports MLflow (~2 s)
+            _lean_mlflow_cleanup()
 
     activate_allowed.__doc__ = original.__doc__
     IntegrationRegistry.activate_integrations = activate_allowed  # type: ignore[method-assign]

@@ -110,9 +110,19 @@ def _period(params: dict[str, Any]) -> int:
     return period
 
 
-def _need(values: np.ndarray, hours: int, name: str) -> None:
-    if len(values) < hours:
-        raise ValueError(f"{name} needs at least {hours} hours of history, got {len(values)}")
+def _require_seasons(values: np.ndarray, params: dict[str, Any], name: str, seasons: int) -> int:
+    """The seasonal period, once `values` is known to cover `seasons` of them."""
+    period = _period(params)
+    if len(values) < seasons * period:
+        raise ValueError(f"{name} needs at least {seasons * period} hours of history, got {len(values)}")
+    return period
+
+
+def _seasonal_input(values: np.ndarray, params: dict[str, Any], name: str) -> tuple[int, np.ndarray]:
+    """The seasonal period and the transformed counts of a model fitted on two seasons or more."""
+    period = _require_seasons(values, params, name, seasons=2)
+    forward, _ = _transform(params)
+    return period, forward(values)
 
 
 @dataclass(frozen=True)
@@ -143,8 +153,7 @@ class Candidate:
 
 
 def _seasonal_naive_fit(values: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
-    period = _period(params)
-    _need(values, period, "seasonal_naive")
+    period = _require_seasons(values, params, "seasonal_naive", seasons=1)
     return values[-period:].copy(), {}
 
 
@@ -155,13 +164,11 @@ def _seasonal_naive_extend(last_season: np.ndarray, horizon: int, params: dict[s
 def _holt_winters_fit(values: np.ndarray, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    period = _period(params)
     # The heuristic initialisation needs two seasons and is what keeps the fit well under a second
     # (the "estimated" one optimises every seasonal state).
-    _need(values, 2 * period, "holt_winters")
-    forward, _ = _transform(params)
+    period, transformed = _seasonal_input(values, params, "holt_winters")
     model = ExponentialSmoothing(
-        forward(values), trend=None, seasonal="add", seasonal_periods=period, initialization_method="heuristic"
+        transformed, trend=None, seasonal="add", seasonal_periods=period, initialization_method="heuristic"
     )
     if "smoothing_level" in params and "smoothing_seasonal" in params:
         fitted = model.fit(
@@ -181,11 +188,9 @@ def _stl_arima_fit(values: np.ndarray, params: dict[str, Any]) -> tuple[Any, dic
     from statsmodels.tsa.arima.model import ARIMA
     from statsmodels.tsa.forecasting.stl import STLForecast
 
-    period = _period(params)
-    _need(values, 2 * period, "stl_arima")
-    forward, _ = _transform(params)
+    period, transformed = _seasonal_input(values, params, "stl_arima")
     model = STLForecast(
-        forward(values),
+        transformed,
         ARIMA,
         model_kwargs={"order": tuple(params["arima_order"]), "trend": "c"},
         period=period,
@@ -220,11 +225,9 @@ def _fourier(start: int, length: int, params: dict[str, Any]) -> np.ndarray:
 def _sarimax_fourier_fit(values: np.ndarray, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    period = _period(params)
-    _need(values, 2 * period, "sarimax_fourier")
-    forward, _ = _transform(params)
+    _, transformed = _seasonal_input(values, params, "sarimax_fourier")
     model = SARIMAX(
-        forward(values),
+        transformed,
         exog=_fourier(0, len(values), params),
         order=tuple(params["arima_order"]),
         trend="c",

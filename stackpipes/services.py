@@ -8,6 +8,7 @@ imports ZenML: the ZenML client must read its configuration after the server log
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -18,6 +19,13 @@ import yaml
 from stackpipes.env import configure_environment
 
 SERVICES = ("zenml_server", "airflow")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for private servers (tests, benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def zenml_port() -> int:

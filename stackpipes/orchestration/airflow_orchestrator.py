@@ -89,6 +89,8 @@ class StackpipesAirflowOrchestrator(AirflowOrchestrator):
         if not settings.dag_output_dir:
             update["dag_output_dir"] = str(airflow_service.dags_dir())
         if not settings.custom_dag_generator:
+            # The config's default does not reach the settings: ZenML builds them from the
+            # settings class, whose default is None (ZenML's own generator, with Docker).
             update["custom_dag_generator"] = DAG_GENERATOR
         if pipeline_configuration.execution_mode == ExecutionMode.FAIL_FAST:
             # Airflow's fail_fast: the first failed task fails the tasks still running.

@@ -59,16 +59,24 @@ def _bin(name: str) -> str:
     return str(venv_dir() / "bin" / name)
 
 
-def install(quiet: bool = True) -> None:
+def _run(command: list[str], what: str, **kwargs: object) -> None:
+    """Run a setup command; a failure becomes one readable error with the command's last output."""
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-15:]
+        raise RuntimeError(f"{what} failed (exit {result.returncode}):\n" + "\n".join(tail))
+
+
+def install() -> None:
     """Create .venv-airflow and install the pinned Airflow, unless it is already up to date."""
     stamp = venv_dir() / ".installed"
     if stamp.exists() and stamp.stat().st_mtime >= REQUIREMENTS.stat().st_mtime:
         return
     print(f"installing Airflow into {venv_dir()} (once) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv_dir())], check=True)
-    flags = ["--quiet"] if quiet else []
-    subprocess.run([_bin("python"), "-m", "pip", "install", *flags, "--upgrade", "pip"], check=True)
-    subprocess.run([_bin("python"), "-m", "pip", "install", *flags, "-r", str(REQUIREMENTS)], check=True)
+    _run([sys.executable, "-m", "venv", "--clear", str(venv_dir())], "creating .venv-airflow")
+    _run([_bin("python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], "upgrading pip in .venv-airflow")
+    _run([_bin("python"), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+         f"installing Airflow from {REQUIREMENTS.relative_to(PROJECT_ROOT)}")
     stamp.touch()
 
 
@@ -113,33 +121,51 @@ def environment() -> dict[str, str]:
     return env
 
 
+# Runs with the Airflow venv's psycopg2 (the project's own environment has no PostgreSQL driver).
+_DATABASE_ADMIN = """\
+import sys, psycopg2
+from sqlalchemy.engine import make_url
+url, action = make_url(sys.argv[1]), sys.argv[2]
+connection = psycopg2.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
+                              user=url.username or "postgres", password=url.password, dbname="postgres")
+connection.autocommit = True
+cursor = connection.cursor()
+cursor.execute("select 1 from pg_database where datname = %s", (url.database,))
+exists = cursor.fetchone() is not None
+if action == "create" and not exists:
+    cursor.execute('create database "%s"' % url.database)
+elif action == "drop" and exists:
+    cursor.execute('drop database "%s" with (force)' % url.database)
+"""
+
+
+def _database_admin(url: str, action: str) -> None:
+    if url.startswith("postgresql"):
+        where = url.split("@")[-1]  # never print a password
+        _run([_bin("python"), "-c", _DATABASE_ADMIN, url, action],
+             f"{action} of Airflow's database at {where} (is PostgreSQL running?)")
+
+
 def ensure_database() -> None:
-    """Create the metadata database in PostgreSQL if it does not exist (psycopg2 from Airflow's venv)."""
-    url = database_url()
-    if not url.startswith("postgresql"):
-        return
-    script = (
-        "import sys, psycopg2\n"
-        "from sqlalchemy.engine import make_url\n"
-        "u = make_url(sys.argv[1])\n"
-        "c = psycopg2.connect(host=u.host or '127.0.0.1', port=u.port or 5432, user=u.username or 'postgres',"
-        " password=u.password, dbname='postgres')\n"
-        "c.autocommit = True\n"
-        "cur = c.cursor()\n"
-        "cur.execute('select 1 from pg_database where datname = %s', (u.database,))\n"
-        "if cur.fetchone() is None:\n"
-        "    cur.execute('create database \"%s\"' % u.database)\n"
-    )
-    subprocess.run([_bin("python"), "-c", script, url], check=True)
+    """Create the metadata database in PostgreSQL if it does not exist."""
+    _database_admin(database_url(), "create")
+
+
+def drop_database(url: str) -> None:
+    """Drop a metadata database (tests and benchmarks make their own)."""
+    _database_admin(url, "drop")
 
 
 def _pid_file() -> Path:
     return home() / "pids.json"
 
 
-def _processes_in_home() -> list[int]:
-    """Every process on this machine that runs with this Airflow home (children included)."""
-    marker = f"AIRFLOW_HOME={home()}".encode()
+def processes_with_home(airflow_home: Path) -> list[int]:
+    """Every process on this machine that runs with `airflow_home` (children included).
+
+    Airflow renames its processes, so they are found by the AIRFLOW_HOME in their environment.
+    """
+    marker = f"AIRFLOW_HOME={airflow_home}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -167,8 +193,7 @@ def up(timeout: float = 240) -> str:
     env = environment()
     logs = home() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=open(logs / "db-migrate.log", "w"))
+    _run([_bin("airflow"), "db", "migrate"], "airflow db migrate", env=env)
     pids = {}
     for name in PROCESSES:
         out = open(logs / f"{name}.log", "ab")
@@ -211,7 +236,7 @@ def down(timeout: float = 30) -> int:
             os.killpg(pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
-    targets = set(pids.values()) | set(_processes_in_home())
+    targets = set(pids.values()) | set(processes_with_home(home()))
     for pid in targets:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -220,7 +245,7 @@ def down(timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(_alive(pid) for pid in targets):
         time.sleep(0.5)
-    for pid in set(_processes_in_home()) | {p for p in targets if _alive(p)}:
+    for pid in set(processes_with_home(home())) | {p for p in targets if _alive(p)}:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -230,5 +255,5 @@ def down(timeout: float = 30) -> int:
 
 
 def status() -> dict[str, Optional[object]]:
-    return {"url": api_url(), "healthy": running(), "processes": len(_processes_in_home()),
+    return {"url": api_url(), "healthy": running(), "processes": len(processes_with_home(home())),
             "venv": str(venv_dir()), "home": str(home()), "database": database_url().split("@")[-1]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,37 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from stackpipes.orchestration import airflow_service
 from stackpipes.orchestration.airflow_api import AirflowAPI
+from stackpipes.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def processes_with(variable: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and variable.encode() in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _drop_database(env: dict[str, str], name: str) -> None:
-    from stackpipes.orchestration import airflow_service
-
-    script = (
-        "import sys, psycopg2\n"
-        "c = psycopg2.connect(host='127.0.0.1', user='postgres', dbname='postgres'); c.autocommit = True\n"
-        "c.cursor().execute('drop database if exists \"%s\" with (force)' % sys.argv[1])\n"
-    )
-    subprocess.run([str(airflow_service.venv_dir() / "bin" / "python"), "-c", script, name], env=env, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +43,9 @@ def deployment(tmp_path_factory):
     finally:
         down = cli("airflow", "down", timeout=120)
         cli("dashboard", "--stop", timeout=120)
-        _drop_database(env, database)
+        airflow_service.drop_database(env["STACKPIPES_AIRFLOW_DB"])
         assert down.returncode == 0, down.stderr
-        # Airflow renames its processes, so look for the Airflow home in their environment.
-        assert processes_with(f"AIRFLOW_HOME={state / 'airflow'}") == [], "Airflow processes left running"
+        assert airflow_service.processes_with_home(state / "airflow") == [], "Airflow processes left running"
 
 
 @pytest.fixture(scope="module")

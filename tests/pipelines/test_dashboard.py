@@ -9,13 +9,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from stackpipes.services import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_dashboard_serves_and_stops(tmp_path):
