@@ -5,7 +5,10 @@
     python run.py stack up NAME          # register stacks/NAME.yaml idempotently
     python run.py dashboard [--stop]     # the local ZenML server and dashboard on 127.0.0.1
     python run.py airflow up|down|status # the project's own Airflow (its own venv, 127.0.0.1)
+    python run.py s3 up|down|status      # the project's S3-compatible server (moto, 127.0.0.1)
     python run.py mlflow-ui [--port N]   # the MLflow UI over the active stack's tracking store
+    python run.py render --stack kubernetes --pipeline chat_forecast --image IMG [--out DIR] [--schedule CRON]
+                                         # the Kubernetes manifests ZenML would submit (no cluster)
 
 Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command that needs them, so
 `--help` and argument errors answer at once.
@@ -44,15 +47,38 @@ def _parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=int, help="port (default $STACKPIPES_ZENML_PORT or 8237)")
     airflow = commands.add_parser("airflow", help="install, start, stop or inspect the project's Airflow")
     airflow.add_argument("action", choices=["install", "up", "down", "status"])
+    s3 = commands.add_parser("s3", help="start, stop or inspect the project's S3-compatible server (moto)")
+    s3.add_argument("action", choices=["up", "down", "status"])
     mlflow_ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI for the active stack's tracker")
     mlflow_ui.add_argument("--port", type=int, default=5000)
+    render = commands.add_parser(
+        "render", help="write the Kubernetes manifests ZenML would submit for --pipeline on --stack"
+    )
+    # Also accepted after `render` (SUPPRESS keeps values given before it).
+    render.add_argument("--stack", default=argparse.SUPPRESS)
+    render.add_argument("--pipeline", choices=sorted(PIPELINES), default=argparse.SUPPRESS)
+    render.add_argument("--config", default=argparse.SUPPRESS)
+    render.add_argument("--schedule", metavar="CRON", default=argparse.SUPPRESS)
+    render.add_argument("--image", required=True, help="the project image the manifests run")
+    render.add_argument("--out", default="outputs/k8s", help="folder for the manifests (default outputs/k8s)")
+    render.add_argument("--k8s-version", default="1.30.0", help="Kubernetes version to validate against")
     return parser
+
+
+def _start_services(spec) -> None:
+    """Start the servers a stack lists (before ZenML is imported: the client reads its store then)."""
+    if spec.services:
+        from stackpipes.services import ensure
+
+        for line in ensure(spec.services):
+            print(f"  {line}")
 
 
 def cmd_stack_up(name: str, activate: bool = True) -> int:
     from stackpipes.stackfile import load_stack_file, stack_path
 
     spec = load_stack_file(stack_path(name))
+    _start_services(spec)
     boot_zenml()
     from stackpipes.stacks import stack_up
 
@@ -107,6 +133,19 @@ def cmd_airflow(action: str) -> int:
     return 0
 
 
+def cmd_s3(action: str) -> int:
+    from stackpipes import s3_service
+
+    if action == "up":
+        print(f"S3-compatible server: {s3_service.up()}  (stop with: python run.py s3 down)")
+    elif action == "down":
+        print("S3 server stopped" if s3_service.down() else "no S3 server of this project was running")
+    else:
+        for key, value in s3_service.status().items():
+            print(f"{key:<12} {value}")
+    return 0
+
+
 def tracking_uri() -> str | None:
     """The MLflow tracking URI of the active stack's experiment tracker, if it has one."""
     boot_zenml()
@@ -140,11 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"config file not found: {config}")
     # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
     os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
-    if spec.services:  # before ZenML is imported: the client reads its store at import
-        from stackpipes.services import ensure
-
-        for line in ensure(spec.services):
-            print(f"  {line}")
+    _start_services(spec)
     boot_zenml()
     from stackpipes.stacks import stack_up
 
@@ -183,6 +218,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    import importlib
+
+    import yaml
+
+    from stackpipes.stackfile import load_stack_file, stack_path
+
+    spec = load_stack_file(stack_path(args.stack))
+    entry = PIPELINES[args.pipeline]
+    config = Path(args.config) if args.config else PROJECT_ROOT / entry.default_config
+    os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
+    boot_zenml()
+    from stackpipes.orchestration.k8s_render import render, validate_manifests
+    from stackpipes.stacks import stack_up
+
+    stack_up(spec)
+    pipeline = getattr(importlib.import_module(entry.module), entry.attribute)
+    rendered = render(pipeline, image=args.image, config_path=str(config), schedule=args.schedule,
+                      settings=spec.settings)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for index, manifest in enumerate(rendered.manifests):
+        kind = str(manifest.get("kind", "object")).lower()
+        name = f"{index:02d}-{kind}-{manifest.get('metadata', {}).get('name', 'unnamed')}.yaml"
+        (out / name).write_text(yaml.safe_dump(manifest, sort_keys=False))
+    problems = validate_manifests(rendered.manifests, args.k8s_version)
+    print(f"{len(rendered.manifests)} manifests for '{args.pipeline}' on stack '{spec.name}' in {out}")
+    for problem in problems:
+        print(f"error: invalid manifest: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -195,8 +262,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_dashboard(args.stop, args.port)
         if args.command == "airflow":
             return cmd_airflow(args.action)
+        if args.command == "s3":
+            return cmd_s3(args.action)
         if args.command == "mlflow-ui":
             return cmd_mlflow_ui(args.port)
+        if args.command == "render":
+            if not (args.stack and args.pipeline):
+                parser.error("render needs --stack and --pipeline")
+            return cmd_render(args)
         if not (args.stack and args.pipeline):
             parser.error("give --stack and --pipeline, or a COMMAND")
         return cmd_run(args)

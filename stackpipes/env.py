@@ -84,7 +84,7 @@ def boot_zenml() -> None:
                 except Exception:  # same best-effort contract as ZenML's own loop
                     continue
         if "mlflow" in allowed:  # importing the tracker imports MLflow (~2 s)
-            _lean_mlflow_cleanup()
+            lean_mlflow_cleanup()
 
     activate_allowed.__doc__ = original.__doc__
     IntegrationRegistry.activate_integrations = activate_allowed  # type: ignore[method-assign]
@@ -107,7 +107,7 @@ def _cache_package_lookup() -> None:
         )
 
 
-def _lean_mlflow_cleanup() -> None:
+def lean_mlflow_cleanup() -> None:
     """Disable MLflow autologging only for frameworks whose autolog module was ever imported.
 
     After every tracked step ZenML's MLflow tracker calls `mlflow.<framework>.autolog(disable=True)`

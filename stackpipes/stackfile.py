@@ -39,6 +39,8 @@ REQUIRED_TYPES = ("orchestrator", "artifact_store")
 
 # A config value under a key like these must be a ZenML secret reference, never a literal.
 SENSITIVE_KEY = re.compile(r"(password|secret|token|api_?key|access_?key|private_?key|credential)", re.I)
+# ... except keys that hold the *name* of a secret, not a credential.
+NAMES_A_SECRET = re.compile(r"^(authentication_secret|secret_name|\w+_secret_name)$")
 SECRET_REFERENCE = re.compile(r"^\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}$")
 ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -125,7 +127,10 @@ def _format_location(loc: tuple[Any, ...]) -> str:
 def _check_secrets_not_inline(spec: StackSpec, path: Path) -> None:
     for ctype, component in spec.components.items():
         for key, value in component.config.items():
-            if SENSITIVE_KEY.search(key) and value not in (None, ""):
+            # Switches and numbers (`pass_zenml_token_as_secret: true`) are not credentials.
+            if isinstance(value, (bool, int, float)) or value in (None, ""):
+                continue
+            if SENSITIVE_KEY.search(key) and not NAMES_A_SECRET.match(key):
                 if not (isinstance(value, str) and SECRET_REFERENCE.match(value)):
                     raise StackFileError(
                         path,
@@ -185,6 +190,33 @@ def resolve_env(value: str, path: Path | str, key: str, env: Optional[dict[str, 
         raise StackFileError(path, key, "an environment reference like ${MY_VAR}")
     name, default = match.group(1), match.group(2)
     return env.get(name, default)
+
+
+def resolve_config(value: Any, path: Path | str, key: str, env: Optional[dict[str, str]] = None) -> Any:
+    """A component config with every `${VAR}` / `${VAR:-default}` value read from the environment.
+
+    Machine-specific values (a Kubernetes context, an endpoint, a registry) stay out of the file;
+    credentials never come this way (they are secret references, checked at load time).
+    """
+    if isinstance(value, dict):
+        return {k: resolve_config(v, path, f"{key}.{k}", env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_config(v, path, f"{key}[{i}]", env) for i, v in enumerate(value)]
+    if isinstance(value, str) and ENV_REFERENCE.match(value):
+        resolved = resolve_env(value, path, key, env)
+        if resolved is None:
+            raise StackFileError(path, key, f"the environment variable {ENV_REFERENCE.match(value).group(1)} to be set")
+        return _scalar(resolved)
+    return value
+
+
+def _scalar(text: str) -> Any:
+    """An environment value typed as YAML would type it in the file ("true", "3600", "0.5")."""
+    try:
+        typed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return typed if isinstance(typed, (bool, int, float)) else text
 
 
 def stacks_dir() -> Path:

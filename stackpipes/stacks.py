@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackpipes.stackfile import StackFileError, StackSpec, resolve_env
+from stackpipes.stackfile import StackFileError, StackSpec, resolve_config, resolve_env
 
 
 @dataclass
@@ -80,6 +80,7 @@ def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpRes
     name = spec.component_name(ctype)
     component_type = StackComponentType(ctype)
     key = f"components.{ctype}"
+    config = resolve_config(component.config, spec.path, f"{key}.config")
     try:
         existing = client.get_stack_component(component_type, name, allow_name_prefix_match=False)
     except KeyError:
@@ -87,7 +88,7 @@ def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpRes
     try:
         if existing is None:
             client.create_stack_component(
-                name=name, flavor=component.flavor, component_type=component_type, configuration=component.config
+                name=name, flavor=component.flavor, component_type=component_type, configuration=config
             )
             result.actions.append(f"{ctype} {name}: created")
             return name
@@ -99,7 +100,7 @@ def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpRes
                 f"remove it with `zenml {ctype.replace('_', '-')} delete {name}` to change it)",
             )
         # Keys dropped from the file are removed: ZenML merges, so they are sent as None.
-        wanted = dict(component.config)
+        wanted = config
         current = dict(existing.configuration)
         if _normalised(current) != _normalised(wanted):
             update = {**{k: None for k in current if k not in wanted}, **wanted}

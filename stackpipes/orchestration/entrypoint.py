@@ -18,6 +18,9 @@ from zenml.entrypoints.step_entrypoint_configuration import (
     STEP_NAME_OPTION,
     StepEntrypointConfiguration,
 )
+from zenml.step_operators.step_operator_entrypoint_configuration import (
+    StepOperatorEntrypointConfiguration,
+)
 
 from stackpipes.env import PROJECT_ROOT
 
@@ -25,13 +28,25 @@ logger = logging.getLogger(__name__)
 RUN_ID_VARIABLES = ("ZENML_AIRFLOW_RUN_ID", "STACKPIPES_ORCHESTRATOR_RUN_ID")
 
 
+def use_project_code() -> None:
+    """The code environment of a step run on this machine: the project folder, not `/app`."""
+    os.chdir(PROJECT_ROOT)
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+
+
+class ProjectStepOperatorEntrypointConfiguration(StepOperatorEntrypointConfiguration):
+    """A step handed to the `stackpipes_local` step operator, run from the project folder."""
+
+    def prepare_code_environment(self) -> None:
+        use_project_code()
+
+
 class ProjectStepEntrypointConfiguration(StepEntrypointConfiguration):
     """Runs a step from the project's own folder and Python environment."""
 
     def prepare_code_environment(self) -> None:
-        os.chdir(PROJECT_ROOT)
-        if str(PROJECT_ROOT) not in sys.path:
-            sys.path.insert(0, str(PROJECT_ROOT))
+        use_project_code()
 
     def run(self) -> None:
         step_name = self.entrypoint_args[STEP_NAME_OPTION]

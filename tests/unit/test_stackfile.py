@@ -94,3 +94,38 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         load_stack_file(tmp_path / "absent.yaml")
     with pytest.raises(StackFileError, match="a mapping"):
         parse_stack(["a", "list"], tmp_path / "x.yaml")
+
+
+def test_component_config_reads_machine_values_from_the_environment(tmp_path):
+    from stackpipes.stackfile import resolve_config
+
+    config = {
+        "kubernetes_context": "${KUBE_CONTEXT:-kind-stackpipes}",
+        "synchronous": "${SYNC}",
+        "pod_settings": {"node_selectors": {"pool": "${POOL}"}, "tolerations": [{"key": "${TAINT:-gpu}"}]},
+        "literal": "stays",
+    }
+    env = {"SYNC": "true", "POOL": "gpu-a100"}
+    resolved = resolve_config(config, tmp_path / "k.yaml", "components.orchestrator.config", env)
+    assert resolved == {
+        "kubernetes_context": "kind-stackpipes",
+        "synchronous": True,  # typed as YAML would type it, so re-registration changes nothing
+        "pod_settings": {"node_selectors": {"pool": "gpu-a100"}, "tolerations": [{"key": "gpu"}]},
+        "literal": "stays",
+    }
+    with pytest.raises(StackFileError) as err:
+        resolve_config({"uri": "${REGISTRY}"}, tmp_path / "k.yaml", "components.container_registry.config", {})
+    assert err.value.key == "components.container_registry.config.uri" and "REGISTRY" in str(err.value)
+
+
+def test_names_of_secrets_and_switches_are_not_credentials(tmp_path):
+    components = {
+        "orchestrator": {"flavor": "kubernetes", "config": {"pass_zenml_token_as_secret": True}},
+        "artifact_store": {"flavor": "s3", "config": {"authentication_secret": "s3_creds"}},
+    }
+    spec = parse_stack({"name": "k", "components": components}, tmp_path / "k.yaml")
+    assert spec.components["artifact_store"].config["authentication_secret"] == "s3_creds"
+    # an environment reference is no way around the rule: credentials are secret references
+    components["artifact_store"]["config"] = {"secret": "${AWS_SECRET}"}
+    with pytest.raises(StackFileError, match="secret reference"):
+        parse_stack({"name": "k", "components": components}, tmp_path / "k.yaml")

@@ -1,0 +1,151 @@
+"""Serve a folder (the bundled horoscope sites) over real HTTP on 127.0.0.1 from a thread.
+
+    with serve_folder() as server:          # data/horoscope_sites on a free port
+        base_urls = server.base_urls(["starlight", "zvezdy", "astroapi"])
+
+`python -m stackpipes.horoscope.sites` serves the bundled sites on port 8299, the port the source
+files under configs/horoscope/sources name by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Optional, Union
+
+from stackpipes.env import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_SITES = PROJECT_ROOT / "data" / "horoscope_sites"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_CLI_PORT = 8299
+
+
+class QuietFileHandler(SimpleHTTPRequestHandler):
+    """Static files with explicit UTF-8 charsets, no directory listings, no access log on stderr."""
+
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".html": "text/html; charset=utf-8",
+        ".json": "application/json; charset=utf-8",
+    }
+
+    def list_directory(self, path: Union[str, Path]) -> None:
+        # a real site answers 404 for a folder, not a listing the scraper might parse
+        self.send_error(404, "Not Found")
+        return None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up early (a scraper timing out) is normal here, not a traceback."""
+
+    daemon_threads = True  # a hung client must not keep the process alive
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("request from %s failed", client_address, exc_info=True)
+
+
+class SiteServer:
+    """A ThreadingHTTPServer on a background thread; a context manager giving the base URL."""
+
+    def __init__(
+        self,
+        handler: Callable[..., BaseHTTPRequestHandler],
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+    ):
+        self._handler, self._host, self._port = handler, host, port
+        self._server: Optional[_QuietServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(
+                "the server is not running; use it as a context manager or call start()"
+            )
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def base_urls(self, names: Iterable[str]) -> dict[str, str]:
+        """Each site's base URL when the served folder holds one subfolder per site."""
+        return {name: f"{self.url}/{name}" for name in names}
+
+    def start(self) -> SiteServer:
+        self._server = _QuietServer((self._host, self._port), self._handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"site-server-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info("serving on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> SiteServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.stop()
+
+
+def serve_folder(
+    folder: Union[str, Path] = BUNDLED_SITES,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    handler: type[SimpleHTTPRequestHandler] = QuietFileHandler,
+) -> SiteServer:
+    """A server (not yet started: use `with`) for the files under `folder`; port 0 picks a free one.
+
+    `handler` lets tests serve the same files with a misbehaving handler (failures, delays).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"folder: expected an existing folder to serve, got {str(root)!r}")
+    return SiteServer(functools.partial(handler, directory=str(root)), host, port)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the bundled horoscope sites until Ctrl-C.")
+    parser.add_argument("--folder", default=str(BUNDLED_SITES))
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_CLI_PORT)
+    args = parser.parse_args()
+    with serve_folder(args.folder, args.host, args.port) as server:
+        print(f"serving {args.folder} on {server.url} (Ctrl-C stops)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Stack components that a step process builds only when the step uses them.
+
+ZenML builds every component of the stack when a step process starts. Building the MLflow
+experiment tracker or model registry imports MLflow (about 2 s here), yet most steps log nothing
+to MLflow. In an out-of-process step (an Airflow task, a step-operator subprocess) these
+components are stand-ins that answer `id`, `name`, `type`, `flavor`, `environment` and `secrets`
+from the stored model and build the real component on first use of anything else; `isinstance`
+checks see the base class of the component type without building it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_CHEAP = {"id", "name", "type", "flavor", "environment", "secrets"}
+
+
+class LazyComponent:
+    """Stands for a stack component until something other than its identity is needed."""
+
+    __slots__ = ("_model", "_base", "_build", "_real")
+
+    def __init__(self, model: Any, base: type, build: Callable[[], Any]):
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_base", base)
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_real", None)
+
+    def _component(self) -> Any:
+        real = object.__getattribute__(self, "_real")
+        if real is None:
+            real = object.__getattribute__(self, "_build")()
+            object.__setattr__(self, "_real", real)
+        return real
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _CHEAP and object.__getattribute__(self, "_real") is None:
+            model = object.__getattribute__(self, "_model")
+            return model.flavor_name if name == "flavor" else getattr(model, name)
+        if name == "__class__" and object.__getattribute__(self, "_real") is None:
+            return object.__getattribute__(self, "_base")
+        if name in ("_component", "__repr__"):
+            return object.__getattribute__(self, name)
+        return getattr(object.__getattribute__(self, "_component")(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._component(), name, value)
+
+    def __repr__(self) -> str:
+        model = object.__getattribute__(self, "_model")
+        return f"LazyComponent({model.type.value} '{model.name}')"
+
+
+def make_components_lazy() -> None:
+    """From now on, experiment trackers and model registries are built on first use."""
+    from zenml.enums import StackComponentType
+    from zenml.experiment_trackers import BaseExperimentTracker
+    from zenml.model_registries import BaseModelRegistry
+    from zenml.stack import StackComponent
+
+    if getattr(StackComponent, "_stackpipes_lazy", False):
+        return
+    lazy_types = {
+        StackComponentType.EXPERIMENT_TRACKER: BaseExperimentTracker,
+        StackComponentType.MODEL_REGISTRY: BaseModelRegistry,
+    }
+    build = StackComponent.from_model.__func__
+
+    def from_model(cls: type, component_model: Any) -> Any:
+        base = lazy_types.get(component_model.type)
+        if base is None:
+            return build(cls, component_model)
+        return LazyComponent(component_model, base, lambda: _built(build(cls, component_model)))
+
+    StackComponent.from_model = classmethod(from_model)  # type: ignore[method-assign]
+    StackComponent._stackpipes_lazy = True  # type: ignore[attr-defined]
+
+
+def _built(component: Any) -> Any:
+    from stackpipes.env import lean_mlflow_cleanup
+
+    if component.flavor == "mlflow":
+        lean_mlflow_cleanup()
+    return component
