@@ -13,4 +13,7 @@ class PipelineEntry(NamedTuple):
 
 PIPELINES: dict[str, PipelineEntry] = {
     "chat_forecast": PipelineEntry("pipelines.chat_forecast", "chat_forecast", "configs/chat_forecast.yaml"),
+    "horoscope_collect": PipelineEntry(
+        "pipelines.horoscope_collect", "horoscope_collect", "configs/horoscope_collect.yaml"
+    ),
 }

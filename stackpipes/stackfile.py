@@ -101,6 +101,9 @@ class StackSpec(_Strict):
     flavors: list[str] = Field(default_factory=list)
     secrets: list[SecretSpec] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+    # Environment variables ZenML sets for every step on this stack (where a pipeline's raw data
+    # lives, say); values may be ${VAR:-default}; never credentials.
+    environment: dict[str, str] = Field(default_factory=dict)
     services: list[str] = Field(default_factory=list)  # servers the project starts first
     path: Optional[str] = Field(default=None, exclude=True)
 
@@ -163,6 +166,12 @@ def parse_stack(data: Any, path: Path | str) -> StackSpec:
         if not re.match(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$", source):
             raise StackFileError(path, f"flavors[{index}]", "an import path like package.module.FlavorClass")
     _check_secrets_not_inline(spec, path)
+    for name in spec.environment:
+        if SENSITIVE_KEY.search(name) and not NAMES_A_SECRET.match(name.lower()):
+            raise StackFileError(
+                path, f"environment.{name}",
+                "no credentials in a stack's environment (reference a ZenML secret by name instead)",
+            )
     spec.path = str(path)
     return spec
 

@@ -146,6 +146,13 @@ def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
             result.actions.append(f"stack {spec.name}: updated")
         else:
             result.actions.append(f"stack {spec.name}: unchanged")
+    environment = resolve_config(spec.environment, spec.path, "environment")
+    environment = {key: str(value) for key, value in environment.items()}
+    current = client.get_stack(spec.name, allow_name_prefix_match=False).environment or {}
+    if current != environment:
+        # ZenML merges: variables dropped from the file are sent as None to remove them.
+        client.update_stack(spec.name, environment={**{k: None for k in current if k not in environment}, **environment})
+        result.actions.append(f"stack {spec.name}: environment updated")
     if activate and client.active_stack_model.name != spec.name:
         client.activate_stack(spec.name)
         result.actions.append(f"stack {spec.name}: activated")

@@ -77,3 +77,37 @@ def test_secrets_come_from_the_environment(tmp_path, zenml_local_stack, monkeypa
     assert "secret demo-creds: created" in stack_up(spec, activate=False).actions
     assert Client().get_secret("demo-creds").secret_values == {"token": "s3cr3t"}
     assert "secret demo-creds: unchanged" in stack_up(spec, activate=False).actions
+
+
+def test_stack_environment_reaches_steps_and_follows_the_file(tmp_path, zenml_local_stack, monkeypatch):
+    from zenml.client import Client
+
+    from stackpipes.stacks import stack_up
+
+    components = {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}}
+
+    def spec(environment):
+        path = tmp_path / "withenv.yaml"
+        path.write_text(yaml.safe_dump({"name": "withenv", "components": components, "environment": environment}))
+        return load_stack_file(path)
+
+    monkeypatch.setenv("DEMO_BUCKET", "s3://demo-raw")
+    wanted = {"RAW_ROOT": "${DEMO_BUCKET}", "RAW_SECRET_NAME": "${DEMO_SECRET:-local_s3}"}
+    assert "stack withenv: environment updated" in stack_up(spec(wanted), activate=False).actions
+    assert Client().get_stack("withenv").environment == {"RAW_ROOT": "s3://demo-raw", "RAW_SECRET_NAME": "local_s3"}
+    assert not stack_up(spec(wanted), activate=False).changed
+
+    stack_up(spec({"RAW_ROOT": "/data/raw"}), activate=False)
+    assert Client().get_stack("withenv").environment == {"RAW_ROOT": "/data/raw"}
+
+
+def test_stack_environment_refuses_credentials(tmp_path):
+    path = tmp_path / "leaky.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "leaky",
+        "components": {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}},
+        "environment": {"AWS_SECRET_ACCESS_KEY": "${AWS_SECRET_ACCESS_KEY}"},
+    }))
+    with pytest.raises(StackFileError) as err:
+        load_stack_file(path)
+    assert err.value.key == "environment.AWS_SECRET_ACCESS_KEY"
