@@ -2,11 +2,13 @@
 
 from materializers.dataframe import HashedPandasMaterializer
 from materializers.forecast import ForecastMaterializer, ForecastModelMaterializer
+from materializers.hf_model import LanguageModelMaterializer
 from materializers.reports import ReportMaterializer
 
 __all__ = [
     "ForecastMaterializer",
     "ForecastModelMaterializer",
     "HashedPandasMaterializer",
+    "LanguageModelMaterializer",
     "ReportMaterializer",
 ]
