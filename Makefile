@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-orchestrators dashboard airflow-up airflow-down clean
+.PHONY: install run test lint bench bench-orchestrators bench-spark bench-train dashboard airflow-up airflow-down clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
@@ -34,6 +34,12 @@ bench: install
 
 bench-orchestrators: install
 	$(PY) bench/orchestrators.py
+
+bench-spark: install
+	$(PY) bench/spark_scaling.py
+
+bench-train: install
+	$(PY) bench/train_throughput.py --seq-len 128 --batch-size 4 --steps 8 --warmup-steps 2
 
 dashboard: install
 	$(PY) run.py dashboard
