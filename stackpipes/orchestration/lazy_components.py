@@ -13,6 +13,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 _CHEAP = {"id", "name", "type", "flavor", "environment", "secrets"}
+# Step hooks ZenML calls on every stack component except trackers and step operators, which
+# these implementations leave as StackComponent's no-ops (checked in ZenML 0.98's source).
+_INHERITED_NOOPS = {
+    ("model_registry", "mlflow"): {"prepare_step_run": None, "cleanup_step_run": None, "get_step_run_metadata": {}},
+}
 
 
 class LazyComponent:
@@ -37,8 +42,13 @@ class LazyComponent:
         if name in _CHEAP and object.__getattribute__(self, "_real") is None:
             model = object.__getattribute__(self, "_model")
             return model.flavor_name if name == "flavor" else getattr(model, name)
-        if name == "__class__" and object.__getattribute__(self, "_real") is None:
-            return object.__getattribute__(self, "_base")
+        if object.__getattribute__(self, "_real") is None:
+            if name == "__class__":
+                return object.__getattribute__(self, "_base")
+            model = object.__getattribute__(self, "_model")
+            noops = _INHERITED_NOOPS.get((model.type.value, model.flavor_name), {})
+            if name in noops:
+                return lambda *args, **kwargs: noops[name]
         if name in ("_component", "__repr__"):
             return object.__getattribute__(self, name)
         return getattr(object.__getattribute__(self, "_component")(), name)

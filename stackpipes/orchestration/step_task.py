@@ -7,6 +7,7 @@ then hands the arguments to ZenML's own entrypoint.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,19 +16,20 @@ def main() -> None:
     root = Path(__file__).resolve().parents[2]
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    import os
-
-    # MLflow is imported only by steps that use it: its integration is not activated up front
-    # (it imports MLflow, ~2 s per task) and the tracker and registry are built on first use.
     from stackpipes.env import DEFAULT_INTEGRATIONS, boot_zenml
 
-    allowed = os.environ.get("STACKPIPES_INTEGRATIONS", ",".join(DEFAULT_INTEGRATIONS)).split(",")
-    os.environ["STACKPIPES_INTEGRATIONS"] = ",".join(i for i in allowed if i != "mlflow")
-
+    # MLflow is imported only by steps that use it: its integration is not activated up front
+    # (that imports MLflow, ~2 s per task) and the tracker and registry are built on first use.
+    # STACKPIPES_LAZY_COMPONENTS=0 builds everything up front, as ZenML does.
+    lazy = os.environ.get("STACKPIPES_LAZY_COMPONENTS", "1") != "0"
+    if lazy:
+        allowed = os.environ.get("STACKPIPES_INTEGRATIONS", ",".join(DEFAULT_INTEGRATIONS)).split(",")
+        os.environ["STACKPIPES_INTEGRATIONS"] = ",".join(i for i in allowed if i != "mlflow")
     boot_zenml()
-    from stackpipes.orchestration.lazy_components import make_components_lazy
+    if lazy:
+        from stackpipes.orchestration.lazy_components import make_components_lazy
 
-    make_components_lazy()
+        make_components_lazy()
     from zenml.entrypoints.entrypoint import main as zenml_entrypoint
 
     zenml_entrypoint()

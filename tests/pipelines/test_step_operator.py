@@ -126,7 +126,8 @@ def test_a_failing_subprocess_step_fails_the_run(tmp_path, fresh_project, restor
 def test_a_subprocess_step_imports_mlflow_only_when_it_tracks(tmp_path, fresh_project, restore_local):
     """Out-of-process steps build the MLflow tracker on first use (importing MLflow costs ~2 s)."""
     tracker = {"flavor": "mlflow", "name": "local-experiment-tracker"}  # the local stack's own
-    _stack(tmp_path, "op-tracking", {"mode": "subprocess"}, experiment_tracker=tracker)
+    registry = {"flavor": "mlflow", "name": "local-model-registry"}
+    _stack(tmp_path, "op-tracking", {"mode": "subprocess"}, experiment_tracker=tracker, model_registry=registry)
     run = tracking_pipeline()
     assert run.steps["untracked"].outputs["mlflow_imported"][0].load() is False
     mlflow_run = run.steps["tracked"].outputs["mlflow_run"][0].load()
