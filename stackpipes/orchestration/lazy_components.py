@@ -4,14 +4,17 @@ ZenML builds every component of the stack when a step process starts. Building t
 experiment tracker or model registry imports MLflow (about 2 s here), yet most steps log nothing
 to MLflow. In an out-of-process step (an Airflow task, a step-operator subprocess) these
 components are stand-ins that answer `id`, `name`, `type`, `flavor`, `environment` and `secrets`
-from the stored model and build the real component on first use of anything else; `isinstance`
-checks see the base class of the component type without building it.
+from the stored model and build the real component on first use of anything else. While ZenML
+builds the Stack, `isinstance` checks see the base class of the component type; afterwards a
+type check builds the real component (ZenML's MLflow registry checks the tracker's class).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
+_building_stack = threading.local()  # `.active` while ZenML builds a Stack in this thread
 _CHEAP = {"id", "name", "type", "flavor", "environment", "secrets"}
 # Step hooks ZenML calls on every stack component except trackers and step operators, which
 # these implementations leave as StackComponent's no-ops (checked in ZenML 0.98's source).
@@ -43,7 +46,9 @@ class LazyComponent:
             model = object.__getattribute__(self, "_model")
             return model.flavor_name if name == "flavor" else getattr(model, name)
         if object.__getattribute__(self, "_real") is None:
-            if name == "__class__":
+            if name == "__class__" and getattr(_building_stack, "active", False):
+                # ZenML's Stack checks each component's base type; a check against the
+                # implementation (isinstance(tracker, MLFlowExperimentTracker)) builds it.
                 return object.__getattribute__(self, "_base")
             model = object.__getattribute__(self, "_model")
             noops = _INHERITED_NOOPS.get((model.type.value, model.flavor_name), {})
@@ -66,7 +71,7 @@ def make_components_lazy() -> None:
     from zenml.enums import StackComponentType
     from zenml.experiment_trackers import BaseExperimentTracker
     from zenml.model_registries import BaseModelRegistry
-    from zenml.stack import StackComponent
+    from zenml.stack import Stack, StackComponent
 
     if getattr(StackComponent, "_stackpipes_lazy", False):
         return
@@ -83,6 +88,16 @@ def make_components_lazy() -> None:
         return LazyComponent(component_model, base, lambda: _built(build(cls, component_model)))
 
     StackComponent.from_model = classmethod(from_model)  # type: ignore[method-assign]
+    build_stack = Stack.from_model.__func__
+
+    def stack_from_model(cls: type, stack_model: Any) -> Any:
+        previous, _building_stack.active = getattr(_building_stack, "active", False), True
+        try:
+            return build_stack(cls, stack_model)
+        finally:
+            _building_stack.active = previous
+
+    Stack.from_model = classmethod(stack_from_model)  # type: ignore[method-assign]
     StackComponent._stackpipes_lazy = True  # type: ignore[attr-defined]
 
 

@@ -45,10 +45,22 @@ def tracked() -> Annotated[str, "mlflow_run"]:
     return mlflow.active_run().info.run_id
 
 
+@step(step_operator=True)
+def registers() -> Annotated[bool, "tracker_is_mlflow"]:
+    """A step that uses the MLflow model registry but not the tracker (like promote_if_better)."""
+    from zenml.client import Client
+    from zenml.integrations.mlflow.experiment_trackers import MLFlowExperimentTracker
+
+    stack = Client().active_stack
+    stack.model_registry.configure_mlflow()  # asserts the tracker is an MLFlowExperimentTracker
+    return isinstance(stack.experiment_tracker, MLFlowExperimentTracker)
+
+
 @pipeline(enable_cache=False, execution_mode=ExecutionMode.FAIL_FAST)
 def tracking_pipeline() -> None:
     untracked()
     tracked()
+    registers()
 
 
 @pipeline(enable_cache=False, execution_mode=ExecutionMode.FAIL_FAST)
@@ -136,3 +148,4 @@ def test_a_subprocess_step_imports_mlflow_only_when_it_tracks(tmp_path, fresh_pr
 
     mlflow.set_tracking_uri(Client().active_stack.experiment_tracker.get_tracking_uri())
     assert mlflow.get_run(mlflow_run).data.metrics["probe"] == 1.0
+    assert run.steps["registers"].outputs["tracker_is_mlflow"][0].load() is True
