@@ -167,9 +167,8 @@ def cmd_mlflow_ui(port: int) -> int:
     return subprocess.call([mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import importlib
-
+def _stack_pipeline_config(args: argparse.Namespace):
+    """The stack file, pipeline entry and run config that --stack/--pipeline/--config name."""
     from stackpipes.stackfile import load_stack_file, stack_path
 
     spec = load_stack_file(stack_path(args.stack))
@@ -179,6 +178,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"config file not found: {config}")
     # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
     os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
+    return spec, entry, config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import importlib
+
+    spec, entry, config = _stack_pipeline_config(args)
     _start_services(spec)
     boot_zenml()
     from stackpipes.stacks import stack_up
@@ -223,12 +229,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from stackpipes.stackfile import load_stack_file, stack_path
-
-    spec = load_stack_file(stack_path(args.stack))
-    entry = PIPELINES[args.pipeline]
-    config = Path(args.config) if args.config else PROJECT_ROOT / entry.default_config
-    os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
+    spec, entry, config = _stack_pipeline_config(args)
     boot_zenml()
     from stackpipes.orchestration.k8s_render import render, validate_manifests
     from stackpipes.stacks import stack_up

@@ -198,6 +198,7 @@ def _render_orchestrator_step_job(step_name: str, step: Any, snapshot: Any, orch
     """The Job ZenML's orchestrator pod submits for one step (see `start_step_job` there)."""
     from zenml.entrypoints.step_entrypoint_configuration import StepEntrypointConfiguration
     from zenml.integrations.kubernetes import kube_utils
+    from zenml.integrations.kubernetes.constants import KUBERNETES_SECRET_TOKEN_KEY_NAME
     from zenml.integrations.kubernetes.manifest_utils import (
         build_job_manifest,
         build_pod_manifest,
@@ -214,7 +215,7 @@ def _render_orchestrator_step_job(step_name: str, step: Any, snapshot: Any, orch
     pod_settings = kube_utils.apply_default_resource_requests(memory="400Mi", pod_settings=settings.pod_settings)
     if orchestrator.config.pass_zenml_token_as_secret and environment.pop("ZENML_STORE_API_TOKEN", None):
         pod_settings.env.append({"name": "ZENML_STORE_API_TOKEN", "valueFrom": {"secretKeyRef": {
-            "name": orchestrator.get_token_secret_name(snapshot.id), "key": "zenml_api_token"}}})
+            "name": orchestrator.get_token_secret_name(snapshot.id), "key": KUBERNETES_SECRET_TOKEN_KEY_NAME}}})
     pod = build_pod_manifest(
         pod_name=None,
         image_name=orchestrator.get_image(snapshot=snapshot, step_name=step_name),
