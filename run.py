@@ -7,6 +7,8 @@
     python run.py airflow up|down|status # the project's own Airflow (its own venv, 127.0.0.1)
     python run.py s3 up|down|status      # the project's S3-compatible server (moto, 127.0.0.1)
     python run.py mlflow-ui [--port N]   # the MLflow UI over the active stack's tracking store
+    python run.py generate --sign aries [--date D] [--n N] [--stack local]
+                                         # horoscopes from the production horoscope model
     python run.py render --stack kubernetes --pipeline chat_forecast --image IMG [--out DIR] [--schedule CRON]
                                          # the Kubernetes manifests ZenML would submit (no cluster)
 
@@ -51,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     s3.add_argument("action", choices=["up", "down", "status"])
     mlflow_ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI for the active stack's tracker")
     mlflow_ui.add_argument("--port", type=int, default=5000)
+    generate = commands.add_parser("generate", help="generate horoscopes with the production horoscope model")
+    generate.add_argument("--sign", required=True, type=str.lower, help="zodiac sign, e.g. aries")
+    generate.add_argument("--date", help="day of the horoscope, YYYY-MM-DD (default: today, UTC)")
+    generate.add_argument("--n", type=int, default=1, help="how many horoscopes (default 1)")
+    generate.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
+    generate.add_argument("--stack", default=argparse.SUPPRESS, help="stack whose ZenML store holds the model")
     render = commands.add_parser(
         "render", help="write the Kubernetes manifests ZenML would submit for --pipeline on --stack"
     )
@@ -251,6 +259,43 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from stackpipes.horoscope.schema import SIGNS
+    from stackpipes.stackfile import load_stack_file, stack_path
+
+    if args.sign not in SIGNS:
+        raise ValueError(f"--sign {args.sign!r}: expected one of {', '.join(SIGNS)}")
+    if args.n < 1:
+        raise ValueError(f"--n {args.n}: expected at least 1")
+    spec = load_stack_file(stack_path(args.stack or "local"))
+    _start_services(spec)
+    boot_zenml()
+    from stackpipes.stacks import stack_up
+
+    stack_up(spec)
+    from pipelines.horoscope_train import MODEL_NAME
+    from stackpipes.horoscope.modeling import HELDOUT_METRIC, generate_horoscopes
+    from steps.horoscope.train import MODEL_ARTIFACT
+    from steps.registry.production import load_production_model, production_info
+
+    production = production_info(MODEL_NAME, MODEL_ARTIFACT, HELDOUT_METRIC)
+    if not production.exists:
+        print(f"error: there is no production '{MODEL_NAME}' model yet: run "
+              f"python run.py --stack {spec.name} --pipeline horoscope_train", file=sys.stderr)
+        return 1
+    lm = load_production_model(production)
+    day = args.date or datetime.now(timezone.utc).date().isoformat()
+    texts = generate_horoscopes(lm, args.sign, day, n=args.n, seed=args.seed)
+    sampling = lm.metadata.get("generation", {})
+    print(f"# {args.sign}, {day} ({MODEL_NAME} version {production.version}; "
+          f"top_p={sampling.get('top_p')}, temperature={sampling.get('temperature')})")
+    for text in texts:
+        print(text if text else "(the model generated no text)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -267,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_s3(args.action)
         if args.command == "mlflow-ui":
             return cmd_mlflow_ui(args.port)
+        if args.command == "generate":
+            args.stack = getattr(args, "stack", None)
+            return cmd_generate(args)
         if args.command == "render":
             if not (args.stack and args.pipeline):
                 parser.error("render needs --stack and --pipeline")

@@ -27,50 +27,57 @@ def _json_safe(metadata: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(metadata, default=str))
 
 
+def write_bundle(data: LanguageModel, folder: str) -> None:
+    """Model, tokenizer, generation config (HF `save_pretrained` folders) and bundle.json, which
+    names the Auto class and dtype that load them and holds the model's metadata."""
+    data.model.save_pretrained(os.path.join(folder, MODEL_DIR))
+    data.tokenizer.save_pretrained(os.path.join(folder, TOKENIZER_DIR))
+    if data.generation_config is not None:
+        data.generation_config.save_pretrained(os.path.join(folder, GENERATION_DIR))
+    bundle = {
+        "task": data.task,
+        "model_class": data.model_class,
+        "dtype": str(data.model.dtype).removeprefix("torch."),
+        "metadata": _json_safe(data.metadata),
+    }
+    with open(os.path.join(folder, BUNDLE_FILE), "w") as handle:
+        json.dump(bundle, handle, indent=1)
+
+
+def read_bundle(folder: str) -> LanguageModel:
+    """A LanguageModel from a local folder in this materializer's layout."""
+    import torch
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+        GenerationConfig,
+    )
+
+    with open(os.path.join(folder, BUNDLE_FILE)) as handle:
+        bundle = json.load(handle)
+    model_class = AutoModelForSeq2SeqLM if bundle["task"] == "seq2seq" else AutoModelForCausalLM
+    model = model_class.from_pretrained(os.path.join(folder, MODEL_DIR), dtype=getattr(torch, bundle["dtype"]))
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(folder, TOKENIZER_DIR))
+    generation_dir = os.path.join(folder, GENERATION_DIR)
+    generation_config = GenerationConfig.from_pretrained(generation_dir) if os.path.isdir(generation_dir) else None
+    model.eval()
+    return LanguageModel(model, tokenizer, generation_config, bundle["metadata"])
+
+
 class LanguageModelMaterializer(BaseMaterializer):
     ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (LanguageModel,)
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.MODEL
 
     def save(self, data: LanguageModel) -> None:
         with self.get_temporary_directory(delete_at_exit=True) as local_dir:
-            data.model.save_pretrained(os.path.join(local_dir, MODEL_DIR))
-            data.tokenizer.save_pretrained(os.path.join(local_dir, TOKENIZER_DIR))
-            if data.generation_config is not None:
-                data.generation_config.save_pretrained(os.path.join(local_dir, GENERATION_DIR))
-            bundle = {
-                "task": data.task,
-                "model_class": data.model_class,
-                "dtype": str(data.model.dtype).removeprefix("torch."),
-                "metadata": _json_safe(data.metadata),
-            }
-            with open(os.path.join(local_dir, BUNDLE_FILE), "w") as handle:
-                json.dump(bundle, handle, indent=1)
+            write_bundle(data, local_dir)
             io_utils.copy_dir(local_dir, self.uri, overwrite=True)
 
     def load(self, data_type: type[Any]) -> LanguageModel:
-        import torch
-        from transformers import (
-            AutoModelForCausalLM,
-            AutoModelForSeq2SeqLM,
-            AutoTokenizer,
-            GenerationConfig,
-        )
-
         with self.get_temporary_directory(delete_at_exit=True) as local_dir:
             io_utils.copy_dir(self.uri, local_dir, overwrite=True)
-            with open(os.path.join(local_dir, BUNDLE_FILE)) as handle:
-                bundle = json.load(handle)
-            model_class = AutoModelForSeq2SeqLM if bundle["task"] == "seq2seq" else AutoModelForCausalLM
-            model = model_class.from_pretrained(
-                os.path.join(local_dir, MODEL_DIR), dtype=getattr(torch, bundle["dtype"])
-            )
-            tokenizer = AutoTokenizer.from_pretrained(os.path.join(local_dir, TOKENIZER_DIR))
-            generation_dir = os.path.join(local_dir, GENERATION_DIR)
-            generation_config = (
-                GenerationConfig.from_pretrained(generation_dir) if os.path.isdir(generation_dir) else None
-            )
-        model.eval()
-        return LanguageModel(model, tokenizer, generation_config, bundle["metadata"])
+            return read_bundle(local_dir)
 
     def extract_metadata(self, data: LanguageModel) -> dict[str, Any]:
         scalars = {

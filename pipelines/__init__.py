@@ -16,4 +16,5 @@ PIPELINES: dict[str, PipelineEntry] = {
     "horoscope_collect": PipelineEntry(
         "pipelines.horoscope_collect", "horoscope_collect", "configs/horoscope_collect.yaml"
     ),
+    "horoscope_train": PipelineEntry("pipelines.horoscope_train", "horoscope_train", "configs/horoscope_train.yaml"),
 }

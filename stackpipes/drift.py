@@ -12,6 +12,10 @@ import pandas as pd
 
 from stackpipes.types import ColumnDrift, DriftSummary
 
+# Text columns: drift when a classifier tells reference from current texts with ROC AUC >= 0.55.
+TEXT_METHOD = "abs_text_content_drift"
+TEXT_THRESHOLD = 0.55
+
 
 def _drifted(method: str, score: float, threshold: float) -> bool:
     # Statistical tests report a p-value (drift when small); distances report a distance
@@ -56,27 +60,44 @@ def drift_report(
     method: Optional[str] = None,
     threshold: Optional[float] = None,
     min_rows: int = 10,
+    text: Optional[list[str]] = None,
+    text_method: Optional[str] = TEXT_METHOD,
+    text_threshold: Optional[float] = TEXT_THRESHOLD,
 ) -> DriftSummary:
-    """Compare `current` with `reference` column by column; write the HTML report if asked."""
+    """Compare `current` with `reference` column by column; write the HTML report if asked.
+
+    `text` columns are compared by Evidently's text content drift: a classifier is trained to
+    tell reference texts from current ones, and the column drifts when its ROC AUC on held-out
+    texts reaches `text_threshold` (`abs_text_content_drift`; 0.5 = indistinguishable).
+    `method`/`threshold` apply to the numerical and categorical columns.
+    """
     for name, frame in (("reference", reference), ("current", current)):
         if len(frame) < min_rows:
             raise ValueError(f"drift needs at least {min_rows} {name} rows, got {len(frame)}")
-    if numerical is None and categorical is None:
+    if numerical is None and categorical is None and text is None:
         numerical = [c for c in reference.columns if pd.api.types.is_numeric_dtype(reference[c])]
-    numerical, categorical = list(numerical or []), list(categorical or [])
-    for column in numerical + categorical:
+    numerical, categorical, text = list(numerical or []), list(categorical or []), list(text or [])
+    for column in numerical + categorical + text:
         for name, frame in (("reference", reference), ("current", current)):
             if column not in frame.columns:
                 raise ValueError(f"drift column '{column}' is missing from the {name} data")
-    if not numerical + categorical:
+    if not numerical + categorical + text:
         raise ValueError("drift needs at least one column to compare")
 
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    definition = DataDefinition(numerical_columns=numerical or None, categorical_columns=categorical or None)
-    columns = numerical + categorical
-    preset = DataDriftPreset(columns=columns, drift_share=drift_share, method=method, threshold=threshold)
+    definition = DataDefinition(
+        numerical_columns=numerical or None, categorical_columns=categorical or None, text_columns=text or None
+    )
+    columns = numerical + categorical + text
+    preset = DataDriftPreset(
+        columns=columns, drift_share=drift_share, method=method, threshold=threshold,
+        # `method` would otherwise apply to text columns too, where a numeric test cannot run.
+        text_method=text_method if text else None, text_threshold=text_threshold if text else None,
+        per_column_method={c: text_method for c in text} if text and text_method else None,
+        per_column_threshold={c: text_threshold for c in text} if text and text_threshold is not None else None,
+    )
     snapshot = Report([preset]).run(
         current_data=Dataset.from_pandas(current[columns], data_definition=definition),
         reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),

@@ -49,6 +49,9 @@ def configure_environment() -> None:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        # Progress bars (GGUF conversion, weight loading, shard writing) flood step logs.
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TQDM_DISABLE": "1",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -15,6 +15,7 @@ is reused per process (creating one costs about a second).
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import os
 import re
@@ -29,6 +30,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stackpipes.types import ExpectationOutcome, ValidationReport
+
+# GX logs every API function it registers at import (INFO); only its warnings are of interest.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 NOW_TOKEN = re.compile(r"^\$\{now(?:([+-])(\d+)([dhm]))?\}$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -136,12 +140,7 @@ def _context() -> Any:
     with _LOCK:
         if _CONTEXT is None:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-            import logging
-
             import great_expectations as gx
-
-            logging.getLogger("great_expectations").setLevel(logging.WARNING)
-
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
             _CONTEXT = gx.get_context(mode="ephemeral")

@@ -113,6 +113,7 @@ class DriftSummary(BaseModel):
     reference_rows: int
     current_rows: int
     report_path: Optional[str] = None
+    note: str = ""  # e.g. why nothing was compared (no reference data yet)
 
     def to_html(self) -> str:
         rows = "".join(
@@ -126,7 +127,8 @@ class DriftSummary(BaseModel):
             f"<p>{self.drifted_columns}/{self.total_columns} columns drifted "
             f"(share {self.drifted_share:.2f}); reference {self.reference_rows} rows, "
             f"current {self.current_rows} rows.</p>"
-            f"<p>Full report: {html.escape(self.report_path or 'not saved')}</p>"
+            + (f"<p>{html.escape(self.note)}</p>" if self.note else "")
+            + f"<p>Full report: {html.escape(self.report_path or 'not saved')}</p>"
             "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
             "<tr><th>column</th><th>method</th><th>score</th><th>threshold</th><th>drifted</th></tr>"
             f"{rows}</table></body></html>"

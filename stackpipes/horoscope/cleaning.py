@@ -292,13 +292,16 @@ def write_clean_parquet(clean: pd.DataFrame, output_path: str) -> None:
     pq.write_to_dataset(table, root, partition_cols=["date"], filesystem=filesystem)
 
 
-def read_clean_parquet(path: str) -> pd.DataFrame:
-    """Cleaned rows written by either engine, as OUTPUT_COLUMNS with `date` a string."""
+def read_clean_parquet(path: str, storage_options: dict | None = None) -> pd.DataFrame:
+    """Cleaned rows written by either engine, as OUTPUT_COLUMNS with `date` a string.
+
+    `storage_options` go to fsspec (e.g. S3 endpoint and credentials for an s3:// path).
+    """
     import fsspec
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    filesystem, root = fsspec.core.url_to_fs(path)
+    filesystem, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
     if not filesystem.isdir(root):
         raise RawInputError(f"{path}: no such folder; expected the output of a cleaning run")
     partitioning = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")

@@ -5,21 +5,33 @@ Kept free of heavy imports so a materializer can name the type without importing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 
-@dataclass
 class LanguageModel:
-    """A trained or loaded LM ready to generate: what a training step hands to evaluation."""
+    """A trained or loaded LM ready to generate: what a training step hands to evaluation.
 
-    model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
-    generation_config: GenerationConfig | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    A plain class, not a dataclass: ZenML inspects a step's annotated types with pydantic, which
+    would try to resolve the transformers types named only for type checkers.
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        generation_config: GenerationConfig | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.generation_config = generation_config
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    def __repr__(self) -> str:
+        return f"LanguageModel({self.model_class}, {self.task}, {self.parameter_count:,} parameters)"
 
     @property
     def task(self) -> str:

@@ -37,7 +37,7 @@ def _padding_side(tokenizer: PreTrainedTokenizerBase, side: str):
         tokenizer.padding_side = previous
 
 
-def _sampling_kwargs(tokenizer: PreTrainedTokenizerBase, top_p: float, temperature: float) -> dict:
+def sampling_kwargs(tokenizer: PreTrainedTokenizerBase, top_p: float, temperature: float) -> dict:
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     common = {"pad_token_id": pad_id, "eos_token_id": tokenizer.eos_token_id}
     if temperature == 0:
@@ -67,7 +67,7 @@ def generate_texts(
     if not prompts:
         return []
     seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
-    kwargs = _sampling_kwargs(tokenizer, top_p, temperature)
+    kwargs = sampling_kwargs(tokenizer, top_p, temperature)
     greedy = temperature == 0
     # Greedy decoding gives one answer per prompt (HF refuses several); it is repeated n times.
     returned_per_prompt = 1 if greedy else n_per_prompt

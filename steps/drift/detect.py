@@ -23,14 +23,27 @@ def detect_drift(
     drift_share: float = 0.5,
     method: Optional[str] = None,
     threshold: Optional[float] = None,
+    text: Optional[list[str]] = None,
+    text_threshold: Optional[float] = None,
 ) -> tuple[Annotated[DriftSummary, "drift_summary"], Annotated[HTMLString, "drift_report"]]:
     """Compare `current` with `reference`; the HTML report shows in the dashboard and in reports/.
 
     `method`/`threshold` pick Evidently's per-column test (default: its choice by column type and
-    size, e.g. K-S p-value < 0.05); `drift_share` is the share of drifted columns that counts as
-    dataset drift.
+    size, e.g. K-S p-value < 0.05); `text` columns get Evidently's text content drift (a
+    reference-vs-current classifier, drift at ROC AUC >= `text_threshold`, default 0.55);
+    `drift_share` is the share of drifted columns that counts as dataset drift. An empty
+    `reference` (nothing to compare with yet, e.g. before the first training) gives a summary
+    with no drift and says so.
     """
-    from stackpipes.drift import drift_report
+    from stackpipes.drift import TEXT_THRESHOLD, drift_report
+
+    if reference.empty:
+        summary = DriftSummary(
+            dataset_drift=False, drifted_share=0.0, drifted_columns=0, total_columns=0, columns={},
+            reference_rows=0, current_rows=len(current), note="no reference data yet: nothing to compare",
+        )
+        log_metadata({"dataset_drift": False, "drifted_share": 0.0, "note": summary.note})
+        return summary, HTMLString(summary.to_html())
 
     html_path = reports_dir() / "drift" / f"{report_name}.html"
     html_path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +56,8 @@ def detect_drift(
         html_path=html_path,
         method=method,
         threshold=threshold,
+        text=text,
+        text_threshold=TEXT_THRESHOLD if text_threshold is None else text_threshold,
     )
     summary.report_path = str(html_path)
     log_metadata(

@@ -1,0 +1,75 @@
+"""horoscope_train: from the landed raw horoscopes to a production language model.
+
+Spark cleaning of the raw CSVs to parquet -> check (GX) -> drift of the corpus against the one
+production was trained on (Evidently text drift) -> retrain decision -> fine-tune (MLflow) ->
+sampling grid top_p x temperature (acceptability, diversity, sentiment) -> the best strategy as
+the model's generation config -> held-out loss against production -> promote if better.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from zenml import Model, pipeline
+from zenml.enums import ExecutionMode
+
+from stackpipes.horoscope.modeling import HELDOUT_METRIC
+from stackpipes.lm.loading import DEFAULT_MODEL_REF
+from steps.data_quality.validate import validate_dataset
+from steps.decision.retrain import decide_retrain
+from steps.drift.detect import detect_drift
+from steps.horoscope.process import clean_horoscopes, load_clean_corpus, production_corpus
+from steps.horoscope.train import (
+    MODEL_ARTIFACT,
+    evaluate_horoscope_lm,
+    evaluate_sampling_grid,
+    fine_tune_horoscope_lm,
+    package_horoscope_lm,
+)
+from steps.registry.production import fetch_production_model
+from steps.registry.promote import promote_if_better
+
+MODEL_NAME = "horoscope_lm"
+
+
+@pipeline(
+    model=Model(name=MODEL_NAME, description="Daily horoscope generator (causal LM)", license="Apache-2.0"),
+    execution_mode=ExecutionMode.FAIL_FAST,
+)
+def horoscope_train(
+    raw_root: Optional[str] = None,
+    raw_secret_name: Optional[str] = None,
+    dates: Optional[list[str]] = None,
+    cleaning: Optional[dict[str, Any]] = None,
+    spark: Optional[dict[str, Any]] = None,
+    model_ref: str = DEFAULT_MODEL_REF,
+    task: str = "auto",
+    training: Optional[dict[str, Any]] = None,
+    grid: Optional[dict[str, Any]] = None,
+    metrics: Optional[dict[str, Any]] = None,
+    judge_model: Optional[str] = None,
+    retrain_policy: Optional[dict[str, Any]] = None,
+    drift_text_threshold: Optional[float] = None,
+    log_model_to_mlflow: bool = True,
+) -> None:
+    clean_uri, suite = clean_horoscopes(
+        raw_root=raw_root, secret_name=raw_secret_name, dates=dates, cleaning=cleaning, spark=spark
+    )
+    corpus, corpus_rows = load_clean_corpus(clean_uri, secret_name=raw_secret_name)
+    validate_dataset(corpus, suite=suite, dataset_name="clean_horoscopes", id="check_clean")
+
+    production = fetch_production_model(model_name=MODEL_NAME, model_artifact=MODEL_ARTIFACT, metric=HELDOUT_METRIC)
+    previous = production_corpus(production)
+    drift, _ = detect_drift(
+        previous, corpus, report_name="horoscope_corpus_drift", numerical=["n_chars"], text=["text"],
+        text_threshold=drift_text_threshold, after="check_clean",
+    )
+    decision = decide_retrain(None, drift, corpus_rows, production, policy=retrain_policy)
+
+    trained = fine_tune_horoscope_lm(
+        corpus, decision, production, model_ref=model_ref, task=task, training=training, after="check_clean"
+    )
+    _, best, _ = evaluate_sampling_grid(trained, corpus, decision, grid=grid, metrics=metrics, judge_model=judge_model)
+    model = package_horoscope_lm(trained, best, decision, log_model_to_mlflow=log_model_to_mlflow)
+    evaluation = evaluate_horoscope_lm(model, corpus, decision, production, training=training)
+    promote_if_better(evaluation)
