@@ -73,3 +73,28 @@ def horoscope_train(
     model = package_horoscope_lm(trained, best, decision, log_model_to_mlflow=log_model_to_mlflow)
     evaluation = evaluate_horoscope_lm(model, corpus, decision, production, training=training)
     promote_if_better(evaluation)
+
+
+def report(run: Any) -> str:
+    """Where a finished run's results are, for run.py to print."""
+    lines = [f"Run '{run.name}': {run.status}"]
+    steps = run.steps
+    if "clean_horoscopes" in steps:
+        meta = steps["clean_horoscopes"].run_metadata
+        reused = " (reused: same raw input)" if meta.get("reused") else ""
+        lines.append(f"  clean parquet: {meta.get('clean_uri', '?')}{reused}")
+    if "decide_retrain" in steps:
+        lines.append(f"  retrain:       {steps['decide_retrain'].run_metadata.get('reasons', '?')}")
+    if "fine_tune_horoscope_lm" in steps and "loss_after" in steps["fine_tune_horoscope_lm"].run_metadata:
+        meta = steps["fine_tune_horoscope_lm"].run_metadata
+        lines.append(f"  fine-tuning:   held-out loss {meta['loss_before']:.3f} -> {meta['loss_after']:.3f} "
+                     f"on {meta.get('device', '?')} ({meta.get('tokens_per_second', 0):.0f} tokens/s)")
+    if "evaluate_sampling_grid" in steps and "best_top_p" in steps["evaluate_sampling_grid"].run_metadata:
+        meta = steps["evaluate_sampling_grid"].run_metadata
+        lines.append(f"  best sampling: top_p={meta['best_top_p']} temperature={meta['best_temperature']} "
+                     f"(score {meta['best_score']:.3f}; table + chart: artifact 'sampling_grid_report')")
+    if "promote_if_better" in steps:
+        lines.append(f"  promotion:     {steps['promote_if_better'].run_metadata.get('promotion_reason', '?')}")
+    lines.append("  generate:      python run.py generate --sign aries")
+    lines.append("  dashboard:     python run.py dashboard  (then open the run above)")
+    return "\n".join(lines)

@@ -22,7 +22,7 @@ def last_training(model_name: str, look_back: int = 20) -> Optional[datetime]:
     """When any version of `model_name` was last trained (a challenger that lost counts too)."""
     try:
         versions = Client().list_model_versions(
-            model_name_or_id=model_name, sort_by="desc:number", size=look_back, hydrate=True
+            model=model_name, sort_by="desc:number", size=look_back, hydrate=True
         )
     except KeyError:
         return None
