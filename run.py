@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     airflow.add_argument("action", choices=["install", "up", "down", "status"])
     s3 = commands.add_parser("s3", help="start, stop or inspect the project's S3-compatible server (moto)")
     s3.add_argument("action", choices=["up", "down", "status"])
+    mlflow_server = commands.add_parser("mlflow-server", help="start, stop or inspect the project's MLflow server")
+    mlflow_server.add_argument("action", choices=["up", "down", "status"])
     mlflow_ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI for the active stack's tracker")
     mlflow_ui.add_argument("--port", type=int, default=5000)
     generate = commands.add_parser("generate", help="generate horoscopes with the production horoscope model")
@@ -151,6 +153,19 @@ def cmd_s3(action: str) -> int:
     else:
         for key, value in s3_service.status().items():
             print(f"{key:<12} {value}")
+    return 0
+
+
+def cmd_mlflow_server(action: str) -> int:
+    from stackpipes import mlflow_service
+
+    if action == "up":
+        print(f"MLflow tracking server: {mlflow_service.up()}  (stop with: python run.py mlflow-server down)")
+    elif action == "down":
+        print("MLflow server stopped" if mlflow_service.down() else "no MLflow server of this project was running")
+    else:
+        for key, value in mlflow_service.status().items():
+            print(f"{key:<13} {value}")
     return 0
 
 
@@ -310,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_airflow(args.action)
         if args.command == "s3":
             return cmd_s3(args.action)
+        if args.command == "mlflow-server":
+            return cmd_mlflow_server(args.action)
         if args.command == "mlflow-ui":
             return cmd_mlflow_ui(args.port)
         if args.command == "generate":

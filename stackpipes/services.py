@@ -1,4 +1,4 @@
-"""Servers a stack needs, started by the project: the local ZenML server, Airflow, S3 (moto).
+"""Servers a stack needs, started by the project: the local ZenML server, Airflow, S3 (moto), MLflow.
 
 A stack file lists them under `services:`; `run.py` starts the missing ones before registering
 the stack, so `python run.py --stack airflow --pipeline X` works on a fresh machine. Nothing here
@@ -18,7 +18,7 @@ import yaml
 
 from stackpipes.env import configure_environment
 
-SERVICES = ("zenml_server", "airflow", "s3")
+SERVICES = ("zenml_server", "airflow", "s3", "mlflow")
 
 
 def free_port() -> int:
@@ -89,6 +89,10 @@ def ensure(services: list[str]) -> list[str]:
             from stackpipes import s3_service
 
             done.append(f"S3 (moto): {s3_service.up()}")
+        elif name == "mlflow":
+            from stackpipes import mlflow_service  # starts the S3 server too when it is not running
+
+            done.append(f"MLflow tracking server: {mlflow_service.up()}")
         else:
             raise ValueError(f"unknown service '{name}' (known: {', '.join(SERVICES)})")
     return done

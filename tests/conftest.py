@@ -58,3 +58,20 @@ def fresh_project(zenml_local_stack):
     client.set_active_project(name)
     yield name
     client.set_active_project("default")
+
+
+@pytest.fixture(scope="module")
+def project_servers(tmp_path_factory):
+    """The project's MLflow tracking server and S3 server for one test module, on free ports."""
+    from tests.support import private_servers
+
+    with private_servers(tmp_path_factory.mktemp("servers-state")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A tiny causal LM saved as a Hugging Face folder (tests/support.py)."""
+    from tests.support import save_tiny_causal_lm
+
+    return save_tiny_causal_lm(tmp_path_factory.mktemp("tiny-llama"))

@@ -7,6 +7,7 @@ MLflow users see the same champion.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Optional
 
 from zenml import get_step_context, log_metadata, step
@@ -54,16 +55,29 @@ def _register_in_model_registry(model_name: str, evaluation: ModelEvaluation, ze
     # the global tracking URI, which the experiment tracker resets after each tracked step.
     if hasattr(registry, "configure_mlflow"):
         registry.configure_mlflow()
-    registered = registry.register_model_version(
-        name=model_name,
-        model_source_uri=evaluation.tracking_model_uri,
-        description=f"ZenML model version {zenml_version}",
-        metadata=ModelRegistryModelMetadata(
-            zenml_model_version=zenml_version, **{evaluation.metric: str(evaluation.challenger)}
-        ),
+    description = f"ZenML model version {zenml_version}"
+    metadata = ModelRegistryModelMetadata(
+        zenml_model_version=zenml_version, **{evaluation.metric: str(evaluation.challenger)}
     )
-    registry.update_model_version(name=model_name, version=registered.version, stage=ModelVersionStage.PRODUCTION)
-    return str(registered.version)
+    logged_model = re.fullmatch(r"models:/(m-[0-9a-f]+)", evaluation.tracking_model_uri)
+    if logged_model and hasattr(registry, "mlflow_client"):
+        # An MLflow 3 logged model: a tracking server (the local-s3 stack's) accepts this source
+        # only with its model_id, which ZenML's register_model_version does not pass.
+        try:
+            registry.get_model(model_name)
+        except KeyError:
+            registry.register_model(name=model_name)
+        version = registry.mlflow_client.create_model_version(
+            name=model_name, source=evaluation.tracking_model_uri, model_id=logged_model.group(1),
+            description=description, tags=metadata.model_dump(),
+        ).version
+    else:
+        version = registry.register_model_version(
+            name=model_name, model_source_uri=evaluation.tracking_model_uri,
+            description=description, metadata=metadata,
+        ).version
+    registry.update_model_version(name=model_name, version=str(version), stage=ModelVersionStage.PRODUCTION)
+    return str(version)
 
 
 @step(enable_cache=False)

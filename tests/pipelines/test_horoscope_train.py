@@ -15,6 +15,8 @@ import pytest
 
 from stackpipes.services import free_port
 
+ROOT = Path(__file__).resolve().parents[2]
+
 pytestmark = pytest.mark.pipeline
 
 DAYS = ["2026-11-01", "2026-11-02", "2026-11-03"]
@@ -22,35 +24,6 @@ TRAINING = {"max_steps": 6, "batch_size": 4, "seq_len": 64, "learning_rate": 3e-
             "eval_fraction": 0.2, "max_eval_examples": 8, "logging_steps": 2}
 GRID = {"top_p": [0.9], "temperature": [0.7, 1.2], "signs": ["aries", "leo"], "n_per_prompt": 2,
         "max_new_tokens": 12}
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    """A tiny causal LM and its tokenizer saved as an HF folder (what `model_ref` points at)."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    sample = ["Horoscope for Aries, 2026-11-01: a calm day for love, work and money; trust your friends.",
-              "Гороскоп: спокойный день, удача в делах и любви."]
-    backend.train_from_iterator(sample * 4, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
-                                        eos_token="</s>", pad_token="<pad>")
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id))
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 def _collect(raw_root: Path, monkeypatch) -> None:
@@ -62,13 +35,13 @@ def _collect(raw_root: Path, monkeypatch) -> None:
     assert run.status.value == "completed"
 
 
-def _train(raw_root: Path, model_ref: str, **overrides):
+def _train(raw_root: Path | None, model_ref: str, **overrides):
     from zenml.client import Client
 
     from pipelines.horoscope_train import horoscope_train
 
     parameters = {
-        "raw_root": str(raw_root), "model_ref": model_ref, "training": TRAINING, "grid": GRID,
+        "raw_root": str(raw_root) if raw_root else None, "model_ref": model_ref, "training": TRAINING, "grid": GRID,
         "spark": {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": "2"}},
         "retrain_policy": {"min_samples": 20, "cooldown_hours": 0, "drift_share_threshold": 0.5},
         **overrides,
@@ -171,3 +144,62 @@ def test_no_raw_data_fails_before_spark_with_the_way_out(tmp_path, fresh_project
     with pytest.raises(Exception) as failure:
         _train(tmp_path / "empty", tiny_model)
     assert "run the horoscope_collect pipeline first" in str(failure.value)
+
+
+def test_collect_train_and_generate_on_the_local_s3_stack(project_servers, fresh_project, tiny_model, monkeypatch,
+                                                          capsys):
+    """The same pipelines, unchanged, on local-s3: raw and clean data, ZenML artifacts and MLflow's
+    artifacts all in the project's S3 server, runs and the registry on its MLflow server."""
+    import mlflow
+    from zenml.client import Client
+
+    from stackpipes import mlflow_service, s3_service
+    from stackpipes.stackfile import load_stack_file
+    from stackpipes.stacks import stack_up
+    from tests.support import forget_stack
+
+    client = Client()
+    spec = load_stack_file(ROOT / "stacks" / "local-s3.yaml")
+    forget_stack(client, spec)  # ZenML caches a built stack; start from a fresh registration
+    try:
+        stack_up(spec)
+        assert client.active_stack_model.name == "local-s3"
+        # raw_root=None: the stack's environment says s3://stackpipes-raw
+        monkeypatch.setenv("STACKPIPES_SITES_PORT", str(free_port()))
+        from pipelines.horoscope_collect import horoscope_collect
+
+        collected = horoscope_collect.with_options(enable_cache=False)(dates=DAYS[:2], serve_bundled_sites=True)
+        assert collected.status.value == "completed"
+        run = _train(None, tiny_model)
+        assert run.status.value == "completed"
+
+        def keys(bucket: str) -> list[str]:
+            pages = s3_service.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+        raw_keys = keys("stackpipes-raw")
+        assert sum(k.startswith("horoscope/source=") for k in raw_keys) == 3 * 2
+        clean_uri = _output(run, "clean_horoscopes", "clean_parquet_uri")
+        assert clean_uri.startswith("s3://stackpipes-raw/horoscope_clean/v=")
+        assert any(k.endswith(".parquet") and k.startswith(clean_uri.removeprefix("s3://stackpipes-raw/"))
+                   for k in raw_keys)
+        model_uri = run.steps["package_horoscope_lm"].outputs["horoscope_lm"][0].uri
+        assert model_uri.startswith("s3://stackpipes-artifacts/")
+        assert any(k.endswith("model.safetensors") for k in keys("stackpipes-artifacts"))
+        assert any(k.endswith("model.safetensors") for k in keys(mlflow_service.DEFAULT_BUCKET))  # pyfunc model
+
+        promotion = _output(run, "promote_if_better", "promotion")
+        assert promotion.promoted and promotion.registry_version == "1"
+        registered = mlflow.MlflowClient(tracking_uri=project_servers).get_model_version_by_alias(
+            "horoscope_lm", "champion")
+        assert registered.version == "1"
+
+        from run import main
+
+        capsys.readouterr()
+        assert main(["generate", "--stack", "local-s3", "--sign", "pisces", "--date", "2026-11-03"]) == 0
+        printed = capsys.readouterr().out.splitlines()  # the services it checked, then the horoscope
+        assert printed[-2].startswith("# pisces, 2026-11-03 (horoscope_lm version 1;")
+    finally:
+        mlflow.set_tracking_uri("")
+        forget_stack(client, spec)
