@@ -185,6 +185,9 @@ def cmd_mlflow_ui(port: int) -> int:
     if uri is None:
         print("error: the active stack has no MLflow experiment tracker", file=sys.stderr)
         return 1
+    if uri.startswith(("http://", "https://")):
+        print(f"the active stack's MLflow tracking server serves its own UI: {uri}")
+        return 0
     print(f"MLflow UI for {uri}: http://127.0.0.1:{port}")
     mlflow = str(Path(sys.executable).parent / "mlflow")
     return subprocess.call([mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
