@@ -176,6 +176,22 @@ def test_training_runs_on_a_gpu_node_through_the_step_operator(rendered):
     assert "nvidia.com/gpu" not in json.dumps(_step_job(run, "detect_drift"))
 
 
+def test_horoscope_training_renders_unchanged_with_its_fine_tuning_on_a_gpu_node(kubernetes_stack):
+    """A later pipeline on the same stack file, no code or stack change: valid manifests, and the
+    step its config sends to the step operator gets the GPU pod."""
+    from pipelines.horoscope_train import horoscope_train
+    from stackpipes.orchestration.k8s_render import render, validate_manifests
+
+    run = render(horoscope_train, image=IMAGE, config_path=str(ROOT / "configs" / "horoscope_train.yaml"),
+                 settings=kubernetes_stack.settings)
+    assert len(run.by_kind("Job")) == 1 + 12 and validate_manifests(run.manifests) == []
+    (container,) = _containers(_step_job(run, "fine_tune_horoscope_lm"))
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert _pod_spec(_step_job(run, "fine_tune_horoscope_lm"))["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    for step in ("clean_horoscopes", "evaluate_sampling_grid"):
+        assert "nvidia.com/gpu" not in json.dumps(_step_job(run, step))
+
+
 def test_a_schedule_becomes_a_cronjob(rendered):
     _, scheduled = rendered
     (cron,) = scheduled.manifests
