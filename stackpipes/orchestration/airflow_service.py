@@ -2,12 +2,14 @@
 
 `up` installs Airflow (requirements/airflow.txt) in its own virtual environment, creates its
 metadata database in the local PostgreSQL, migrates it and starts the API server, the scheduler
-(LocalExecutor: tasks run in parallel) and the DAG processor, each in its own process group.
-`down` stops every process that runs with this Airflow home, children included.
+(LocalExecutor: tasks run in parallel) and the DAG processor, each in its own process group, and
+the warm step worker (step_server.py: tasks fork their step from it instead of importing ZenML
+each). `down` stops every process that runs with this Airflow home, children included.
 
 Settings (environment): STACKPIPES_AIRFLOW_PORT (API server, default 8280), STACKPIPES_AIRFLOW_DB
 (SQLAlchemy URL, default postgresql+psycopg2://postgres@127.0.0.1:5432/stackpipes_airflow),
-STACKPIPES_AIRFLOW_PARALLELISM (default 4). State lives in $STACKPIPES_HOME/airflow.
+STACKPIPES_AIRFLOW_PARALLELISM (default 4), STACKPIPES_STEP_SERVER=0 (no warm step worker: each
+task imports ZenML itself). State lives in $STACKPIPES_HOME/airflow.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from pathlib import Path
 from typing import Optional
 
 from stackpipes.env import PROJECT_ROOT, configure_environment, state_dir
+from stackpipes.orchestration import step_server
 
 PROCESSES = ("api-server", "scheduler", "dag-processor")
+STEP_SERVER = "step-server"
 REQUIREMENTS = PROJECT_ROOT / "requirements" / "airflow.txt"
 DEFAULT_DB = "postgresql+psycopg2://postgres@127.0.0.1:5432/stackpipes_airflow"
 
@@ -53,6 +57,15 @@ def api_url() -> str:
 
 def database_url() -> str:
     return os.environ.get("STACKPIPES_AIRFLOW_DB", DEFAULT_DB)
+
+
+def step_server_enabled() -> bool:
+    return os.environ.get(step_server.ENV_SOCKET, "1") != "0"
+
+
+def step_socket() -> Path:
+    """The warm step worker's socket: in a folder of the Airflow home only its owner can enter."""
+    return home() / "step-server" / "step.sock"
 
 
 def _bin(name: str) -> str:
@@ -117,6 +130,8 @@ def environment() -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "NO_PROXY": "127.0.0.1,localhost",
+        # Tasks (step_task.py) hand their step to the warm step worker at this socket.
+        step_server.ENV_SOCKET: str(step_socket()) if step_server_enabled() else "0",
     })
     return env
 
@@ -184,26 +199,78 @@ def running() -> bool:
     return AirflowAPI(api_url(), timeout=5).healthy()
 
 
+def _start(name: str, command: list[str], env: dict[str, str], cwd: Path) -> int:
+    logs = home() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{name}.log", "ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(cwd))
+    return process.pid
+
+
+def _pids() -> dict[str, int]:
+    return json.loads(_pid_file().read_text()) if _pid_file().exists() else {}
+
+
+def step_server_running() -> bool:
+    return step_server.ping(str(step_socket())) is not None
+
+
+def ensure_step_server(env: Optional[dict[str, str]] = None) -> tuple[Optional[int], bool]:
+    """Start the warm step worker unless it runs or is switched off. Returns (its pid, started now).
+
+    It runs the project's Python in the project folder with the environment of the Airflow
+    processes, so the tasks that connect to it have the environment it imported ZenML with.
+    """
+    if not step_server_enabled():
+        return None, False
+    answer = step_server.ping(str(step_socket()))
+    if answer is not None:
+        return int(answer["pid"]), False
+    if len(os.fsencode(str(step_socket()))) > 107:
+        print(f"warning: no warm step worker: its socket path is too long ({step_socket()}); "
+              "each Airflow task imports ZenML itself", file=sys.stderr)
+        return None, False
+    pid = _start(STEP_SERVER, [sys.executable, "-m", "stackpipes.orchestration.step_server",
+                               "--socket", str(step_socket())], env or environment(), PROJECT_ROOT)
+    return pid, True
+
+
+def _wait_for_step_server(pid: Optional[int], started: bool, timeout: float = 120) -> None:
+    """Wait until the step worker answers (it imports ZenML first); tasks fall back meanwhile."""
+    if pid is None or not started:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if step_server_running():
+            return
+        if not _alive(pid):
+            break
+        time.sleep(0.5)
+    print(f"warning: the warm step worker did not start (see {home() / 'logs' / (STEP_SERVER + '.log')}); "
+          "Airflow tasks import ZenML themselves", file=sys.stderr)
+
+
 def up(timeout: float = 240) -> str:
     """Start Airflow (installing it first if needed); a no-op when it already runs. Returns the UI URL."""
     if running():
+        server, started = ensure_step_server()
+        if started:
+            _pid_file().write_text(json.dumps({**_pids(), STEP_SERVER: server}))
+        _wait_for_step_server(server, started)
         return api_url()
     install()
     ensure_database()
     env = environment()
     logs = home() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     _run([_bin("airflow"), "db", "migrate"], "airflow db migrate", env=env)
-    pids = {}
-    for name in PROCESSES:
-        out = open(logs / f"{name}.log", "ab")
-        process = subprocess.Popen([_bin("airflow"), name], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(home()))
-        pids[name] = process.pid
-    _pid_file().write_text(json.dumps(pids))
+    server, started = ensure_step_server(env)
+    pids = {name: _start(name, [_bin("airflow"), name], env, home()) for name in PROCESSES}
+    _pid_file().write_text(json.dumps({**pids, **({STEP_SERVER: server} if server else {})}))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if running():
+            _wait_for_step_server(server, started)
             return api_url()
         dead = [name for name, pid in pids.items() if not _alive(pid)]
         if dead:
@@ -230,7 +297,7 @@ def _alive(pid: int) -> bool:
 
 def down(timeout: float = 30) -> int:
     """Stop every Airflow process of this home. Returns how many processes were signalled."""
-    pids: dict[str, int] = json.loads(_pid_file().read_text()) if _pid_file().exists() else {}
+    pids = _pids()
     for pid in pids.values():
         try:
             os.killpg(pid, signal.SIGTERM)
@@ -256,4 +323,5 @@ def down(timeout: float = 30) -> int:
 
 def status() -> dict[str, Optional[object]]:
     return {"url": api_url(), "healthy": running(), "processes": len(processes_with_home(home())),
+            "step_server": str(step_socket()) if step_server_running() else None,
             "venv": str(venv_dir()), "home": str(home()), "database": database_url().split("@")[-1]}

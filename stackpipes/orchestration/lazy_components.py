@@ -16,10 +16,14 @@ from typing import Any, Callable
 
 _building_stack = threading.local()  # `.active` while ZenML builds a Stack in this thread
 _CHEAP = {"id", "name", "type", "flavor", "environment", "secrets"}
-# Step hooks ZenML calls on every stack component except trackers and step operators, which
-# these implementations leave as StackComponent's no-ops (checked in ZenML 0.98's source).
+# Hooks ZenML calls on components a step does not use, which these implementations leave as
+# StackComponent's no-ops (checked in ZenML 0.98's source): the step hooks go to every component
+# except trackers and step operators; the pipeline-run hook to every component, when a task
+# starts the run (the first tasks of an Airflow DAG run).
 _INHERITED_NOOPS = {
-    ("model_registry", "mlflow"): {"prepare_step_run": None, "cleanup_step_run": None, "get_step_run_metadata": {}},
+    ("model_registry", "mlflow"): {"prepare_step_run": None, "cleanup_step_run": None, "get_step_run_metadata": {},
+                                   "get_pipeline_run_metadata": {}},
+    ("experiment_tracker", "mlflow"): {"get_pipeline_run_metadata": {}},
 }
 
 
@@ -53,7 +57,8 @@ class LazyComponent:
             model = object.__getattribute__(self, "_model")
             noops = _INHERITED_NOOPS.get((model.type.value, model.flavor_name), {})
             if name in noops:
-                return lambda *args, **kwargs: noops[name]
+                value = noops[name]
+                return lambda *args, **kwargs: dict(value) if isinstance(value, dict) else value
         if name in ("_component", "__repr__"):
             return object.__getattribute__(self, name)
         return getattr(object.__getattribute__(self, "_component")(), name)

@@ -1,8 +1,12 @@
-"""Run one ZenML step in this process: `python -m stackpipes.orchestration.step_task ARGS`.
+"""Run one ZenML step: `python -m stackpipes.orchestration.step_task ARGS`.
 
-The command every out-of-process step runs (Airflow tasks, the local GPU step operator). It sets
-the project's environment and limits ZenML's integration activation before ZenML is imported,
-then hands the arguments to ZenML's own entrypoint.
+The command every out-of-process step runs (Airflow tasks, the local GPU step operator). When
+$STACKPIPES_STEP_SERVER names a running step server (`run.py airflow up` starts one for Airflow's
+tasks), the step runs in a fork of that warm worker, which has ZenML imported already; this
+process only hands over its arguments, environment and output, and exits with the step's status
+(see step_server.py). Otherwise, or when the server declines, the step runs here: the project's
+environment and ZenML's limited integration activation are set before ZenML is imported, then
+the arguments go to ZenML's own entrypoint.
 """
 
 from __future__ import annotations
@@ -13,6 +17,16 @@ from pathlib import Path
 
 
 def main() -> None:
+    from stackpipes.orchestration.step_server import run_on_server
+
+    code = run_on_server(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    run_in_process()
+
+
+def run_in_process() -> None:
+    """Run the step given by sys.argv in this process (also what a step server's child runs)."""
     root = Path(__file__).resolve().parents[2]
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))

@@ -75,6 +75,20 @@ def test_chat_forecast_runs_through_airflow(deployment, first_run):
     assert {t["operator"] for t in tasks} == {"BashOperator"}
 
 
+def test_tasks_fork_their_step_from_the_warm_step_worker(deployment, first_run):
+    cli, env, state = deployment
+    airflow = api(env)
+    run_id = airflow._request("GET", "/api/v2/dags/chat_forecast/dagRuns")["dag_runs"][0]["dag_run_id"]
+    log = airflow.task_log("chat_forecast", run_id, "hourly_series", 1)
+    assert "runs in a fork of the warm worker" in log  # not the fallback to a new interpreter
+    assert "Step `hourly_series` has finished" in log  # the step's own output reaches the task log
+    server_log = (state / "airflow" / "logs" / "step-server.log").read_text()
+    assert server_log.count(": pid ") >= 2 * 15  # every step started and exited in a fork
+    socket_path = state / "airflow" / "step-server" / "step.sock"
+    assert oct(socket_path.parent.stat().st_mode)[-3:] == "700"
+    assert oct(socket_path.stat().st_mode)[-3:] == "600"
+
+
 def test_the_dag_bundle_holds_no_credentials(deployment, first_run):
     cli, env, state = deployment
     bundle = state / "airflow" / "dags" / "chat_forecast.zip"  # stable id: one file per pipeline
