@@ -8,6 +8,7 @@ stored history, forecasts and model versions never leak from one test into anoth
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -27,6 +28,15 @@ os.environ["ZENML_AUTO_OPEN_DASHBOARD"] = "false"
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the session's private state (ZenML store, artifacts, MLflow, models) afterwards;
+    STACKPIPES_KEEP_TEST_STATE=1 keeps it for a post-mortem."""
+    if os.environ.get("STACKPIPES_KEEP_TEST_STATE") == "1":
+        print(f"\ntest state kept in {_STATE}")
+    else:
+        shutil.rmtree(_STATE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
