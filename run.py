@@ -84,15 +84,20 @@ def _start_services(spec) -> None:
             print(f"  {line}")
 
 
-def cmd_stack_up(name: str, activate: bool = True) -> int:
-    from stackpipes.stackfile import load_stack_file, stack_path
-
-    spec = load_stack_file(stack_path(name))
+def _stack_ready(spec, activate: bool = True):
+    """Start the stack's services, then register (idempotently) and activate it."""
     _start_services(spec)
     boot_zenml()
     from stackpipes.stacks import stack_up
 
-    result = stack_up(spec, activate=activate)
+    return stack_up(spec, activate=activate)
+
+
+def cmd_stack_up(name: str, activate: bool = True) -> int:
+    from stackpipes.stackfile import load_stack_file, stack_path
+
+    spec = load_stack_file(stack_path(name))
+    result = _stack_ready(spec, activate=activate)
     for action in result.actions:
         print(f"  {action}")
     print(f"stack '{spec.name}' is {'up to date' if not result.changed else 'registered'}")
@@ -143,28 +148,17 @@ def cmd_airflow(action: str) -> int:
     return 0
 
 
-def cmd_s3(action: str) -> int:
-    from stackpipes import s3_service
+def cmd_service(module_name: str, label: str, command: str, action: str) -> int:
+    """up / down / status of one of the project's servers (stackpipes.<module_name>)."""
+    import importlib
 
+    service = importlib.import_module(f"stackpipes.{module_name}")
     if action == "up":
-        print(f"S3-compatible server: {s3_service.up()}  (stop with: python run.py s3 down)")
+        print(f"{label}: {service.up()}  (stop with: python run.py {command} down)")
     elif action == "down":
-        print("S3 server stopped" if s3_service.down() else "no S3 server of this project was running")
+        print(f"{label} stopped" if service.down() else f"no {label} of this project was running")
     else:
-        for key, value in s3_service.status().items():
-            print(f"{key:<12} {value}")
-    return 0
-
-
-def cmd_mlflow_server(action: str) -> int:
-    from stackpipes import mlflow_service
-
-    if action == "up":
-        print(f"MLflow tracking server: {mlflow_service.up()}  (stop with: python run.py mlflow-server down)")
-    elif action == "down":
-        print("MLflow server stopped" if mlflow_service.down() else "no MLflow server of this project was running")
-    else:
-        for key, value in mlflow_service.status().items():
+        for key, value in service.status().items():
             print(f"{key:<13} {value}")
     return 0
 
@@ -211,11 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import importlib
 
     spec, entry, config = _stack_pipeline_config(args)
-    _start_services(spec)
-    boot_zenml()
-    from stackpipes.stacks import stack_up
-
-    for action in stack_up(spec).actions:
+    for action in _stack_ready(spec).actions:
         if not action.endswith(": unchanged"):
             print(f"  {action}")
     from zenml.client import Client
@@ -288,11 +278,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise ValueError(f"--n {args.n}: expected at least 1")
     spec = load_stack_file(stack_path(args.stack or "local"))
-    _start_services(spec)
-    boot_zenml()
-    from stackpipes.stacks import stack_up
-
-    stack_up(spec)
+    _stack_ready(spec)
     from pipelines.horoscope_train import MODEL_NAME
     from stackpipes.horoscope.modeling import HELDOUT_METRIC, generate_horoscopes
     from steps.horoscope.train import MODEL_ARTIFACT
@@ -327,13 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "airflow":
             return cmd_airflow(args.action)
         if args.command == "s3":
-            return cmd_s3(args.action)
+            return cmd_service("s3_service", "S3-compatible server", "s3", args.action)
         if args.command == "mlflow-server":
-            return cmd_mlflow_server(args.action)
+            return cmd_service("mlflow_service", "MLflow tracking server", "mlflow-server", args.action)
         if args.command == "mlflow-ui":
             return cmd_mlflow_ui(args.port)
         if args.command == "generate":
-            args.stack = getattr(args, "stack", None)
             return cmd_generate(args)
         if args.command == "render":
             if not (args.stack and args.pipeline):

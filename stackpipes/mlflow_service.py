@@ -34,6 +34,7 @@ from typing import Any, Optional
 
 from stackpipes import s3_service
 from stackpipes.env import state_dir
+from stackpipes.services import pid_alive, processes_with_env
 
 DEFAULT_PORT = 5050
 DEFAULT_BUCKET = "stackpipes-mlflow"
@@ -228,27 +229,11 @@ def _is_our_server(pid: int) -> bool:
 
 def processes() -> list[int]:
     """Every live process of this state folder's server, children included (found by the marker)."""
-    marker = f"{HOME_MARKER_ENV}={home()}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0") and _alive(int(entry.name)):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return [pid for pid in processes_with_env(f"{HOME_MARKER_ENV}={home()}") if _alive(pid)]
 
 
 def _alive(pid: int) -> bool:
-    if pid in _started:
-        return _started[pid].poll() is None
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")  # a zombie has exited, only its parent has not reaped it yet
+    return pid_alive(pid, _started.get(pid))
 
 
 def _signal_all(pids: list[int], sig: int) -> None:

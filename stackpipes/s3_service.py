@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from stackpipes.env import state_dir
+from stackpipes.services import pid_alive
 
 DEFAULT_PORT = 9020
 DEFAULT_BUCKETS = ("stackpipes-artifacts", "stackpipes-raw")
@@ -218,19 +219,7 @@ def _is_our_server(pid: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    if pid in _started:
-        return _started[pid].poll() is None
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:  # our own child, now reaped
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return pid_alive(pid, _started.get(pid))
 
 
 def _recorded_pid() -> Optional[int]:

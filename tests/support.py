@@ -23,28 +23,36 @@ START_SECONDS: dict[str, float] = {}
 
 
 @contextlib.contextmanager
-def private_servers(state: Path) -> Iterator[str]:
-    """The project's MLflow tracking server and the S3 server it needs, on free ports, with their
-    state in `state`; yields the tracking URI and stops both afterwards."""
-    saved = {name: os.environ.get(name) for name in VARIABLES}
-    for name in VARIABLES:
+def isolated_environment(names: tuple[str, ...], **values: str) -> Iterator[None]:
+    """Unset `names`, set `values`, and put every one of them back as it was afterwards."""
+    saved = {name: os.environ.get(name) for name in (*names, *values)}
+    for name in names:
         os.environ.pop(name, None)
-    os.environ["STACKPIPES_HOME"] = str(state)
-    os.environ["STACKPIPES_S3_PORT"] = str(free_port())
-    os.environ["STACKPIPES_MLFLOW_PORT"] = str(free_port())
+    os.environ.update(values)
     try:
-        started = time.monotonic()
-        uri = mlflow_service.up()
-        START_SECONDS["first"] = time.monotonic() - started
-        yield uri
+        yield
     finally:
-        mlflow_service.down()
-        s3_service.down()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def private_servers(state: Path) -> Iterator[str]:
+    """The project's MLflow tracking server and the S3 server it needs, on free ports, with their
+    state in `state`; yields the tracking URI and stops both afterwards."""
+    with isolated_environment(VARIABLES, STACKPIPES_HOME=str(state), STACKPIPES_S3_PORT=str(free_port()),
+                              STACKPIPES_MLFLOW_PORT=str(free_port())):
+        try:
+            started = time.monotonic()
+            uri = mlflow_service.up()
+            START_SECONDS["first"] = time.monotonic() - started
+            yield uri
+        finally:
+            mlflow_service.down()
+            s3_service.down()
 
 
 def forget_stack(client, spec) -> None:

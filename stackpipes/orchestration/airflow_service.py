@@ -26,6 +26,7 @@ from typing import Optional
 
 from stackpipes.env import PROJECT_ROOT, configure_environment, state_dir
 from stackpipes.orchestration import step_server
+from stackpipes.services import pid_alive, processes_with_env
 
 PROCESSES = ("api-server", "scheduler", "dag-processor")
 STEP_SERVER = "step-server"
@@ -180,17 +181,7 @@ def processes_with_home(airflow_home: Path) -> list[int]:
 
     Airflow renames its processes, so they are found by the AIRFLOW_HOME in their environment.
     """
-    marker = f"AIRFLOW_HOME={airflow_home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return processes_with_env(f"AIRFLOW_HOME={airflow_home}")
 
 
 def running() -> bool:
@@ -244,7 +235,7 @@ def _wait_for_step_server(pid: Optional[int], started: bool, timeout: float = 12
     while time.monotonic() < deadline:
         if step_server_running():
             return
-        if not _alive(pid):
+        if not pid_alive(pid):
             break
         time.sleep(0.5)
     print(f"warning: the warm step worker did not start (see {home() / 'logs' / (STEP_SERVER + '.log')}); "
@@ -272,27 +263,13 @@ def up(timeout: float = 240) -> str:
         if running():
             _wait_for_step_server(server, started)
             return api_url()
-        dead = [name for name, pid in pids.items() if not _alive(pid)]
+        dead = [name for name, pid in pids.items() if not pid_alive(pid)]
         if dead:
             down()
             raise RuntimeError(f"Airflow {', '.join(dead)} exited at start; see {logs}/{dead[0]}.log")
         time.sleep(2)
     down()
     raise RuntimeError(f"Airflow did not become healthy within {timeout:.0f} s; see the logs in {logs}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def down(timeout: float = 30) -> int:
@@ -310,9 +287,9 @@ def down(timeout: float = 30) -> int:
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_alive(pid) for pid in targets):
+    while time.monotonic() < deadline and any(pid_alive(pid) for pid in targets):
         time.sleep(0.5)
-    for pid in set(processes_with_home(home())) | {p for p in targets if _alive(p)}:
+    for pid in set(processes_with_home(home())) | {p for p in targets if pid_alive(p)}:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -33,12 +33,9 @@ def clean_location(raw_root: str, uris: list[str], cleaning_json: str) -> str:
     return f"{raw_root.rsplit('/', 1)[0]}/horoscope_clean/v={digest}"
 
 
-def _stage_raw(uris: list[str], secret: Optional[str], folder: Path) -> list[str]:
+def _stage_raw(fs: Any, uris: list[str], folder: Path) -> list[str]:
     """Copy the raw objects into one local folder the Spark driver reads (any store, any master
     that shares this disk; a cluster reads the object store directly through its own s3a conf)."""
-    from stackpipes.objectstore import filesystem
-
-    fs, _ = filesystem(uris[0], secret)
     local = []
     for index, uri in enumerate(uris):
         # Names are unique per source and day; the index keeps them unique whatever the layout.
@@ -48,10 +45,10 @@ def _stage_raw(uris: list[str], secret: Optional[str], folder: Path) -> list[str
     return local
 
 
-def _publish(local_output: Path, clean_uri: str, secret: Optional[str]) -> None:
-    from stackpipes.objectstore import filesystem, is_local_filesystem
+def _publish(fs: Any, local_output: Path, clean_uri: str) -> None:
+    from stackpipes.objectstore import is_local_filesystem
 
-    fs, root = filesystem(clean_uri, secret)
+    root = fs._strip_protocol(clean_uri)
     if fs.exists(root):
         fs.rm(root, recursive=True)
     if is_local_filesystem(fs):
@@ -60,12 +57,9 @@ def _publish(local_output: Path, clean_uri: str, secret: Optional[str]) -> None:
     fs.pipe_file(f"{root}/{DONE_MARKER}", b"")
 
 
-def _is_done(clean_uri: str, secret: Optional[str]) -> bool:
-    from stackpipes.objectstore import filesystem
-
-    fs, root = filesystem(clean_uri, secret)
+def _is_done(fs: Any, clean_uri: str) -> bool:
     fs.invalidate_cache()
-    return fs.exists(f"{root}/{DONE_MARKER}")
+    return fs.exists(f"{fs._strip_protocol(clean_uri)}/{DONE_MARKER}")
 
 
 @step(enable_cache=False)  # new raw objects may have landed since the last run
@@ -85,6 +79,7 @@ def clean_horoscopes(
     from stackpipes.horoscope.cleaning import CleaningConfig, clean_suite
     from stackpipes.horoscope.landing import list_raw
     from stackpipes.horoscope.spark_job import SparkConfig, clean_with_spark, spark_session
+    from stackpipes.objectstore import filesystem
 
     config = CleaningConfig(**(cleaning or {}))
     spark_config = SparkConfig(**(spark or {}))
@@ -97,7 +92,8 @@ def clean_horoscopes(
         )
     clean_uri = clean_location(root, uris, config.model_dump_json())
     suite = clean_suite(config).model_dump(mode="json")
-    if _is_done(clean_uri, secret):
+    fs, _ = filesystem(root, secret)  # raw and clean data share one store: one credential lookup
+    if _is_done(fs, clean_uri):
         logger.info("Clean dataset for these %d raw objects already exists: %s", len(uris), clean_uri)
         log_metadata({"clean_uri": clean_uri, "raw_objects": len(uris), "reused": True})
         return clean_uri, suite
@@ -105,14 +101,14 @@ def clean_horoscopes(
     with tempfile.TemporaryDirectory(prefix="stackpipes-spark-") as work:
         staged = Path(work, "raw")
         staged.mkdir()
-        local_inputs = _stage_raw(uris, secret, staged)
+        local_inputs = _stage_raw(fs, uris, staged)
         session = spark_session(spark_config.master, spark_config.app_name, spark_config.conf)
         try:
             stats = clean_with_spark(session, local_inputs, str(Path(work, "clean")), config)
         finally:
             if spark_config.master and spark_config.master.startswith("local"):
                 session.stop()  # a local session holds a JVM and its memory; a cluster's is shared
-        _publish(Path(work, "clean"), clean_uri, secret)
+        _publish(fs, Path(work, "clean"), clean_uri)
     logger.info("Spark cleaning: %s -> %s", stats.model_dump(), clean_uri)
     log_metadata({"clean_uri": clean_uri, "raw_objects": len(uris), "reused": False, **stats.model_dump(),
                   "spark_master": spark_config.master or "spark-submit's"})

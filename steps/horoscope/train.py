@@ -25,18 +25,11 @@ from stackpipes.horoscope.modeling import HELDOUT_METRIC
 from stackpipes.lm.bundle import LanguageModel
 from stackpipes.lm.loading import DEFAULT_MODEL_REF, GGUF_CACHE_ENV
 from stackpipes.types import ModelEvaluation, ProductionInfo, RetrainDecision
-from steps.registry.production import load_production_model
+from steps.registry.production import keep_production_model, load_production_model
 
 logger = get_logger(__name__)
 
 MODEL_ARTIFACT = "horoscope_lm"
-
-
-def _keep_production(decision: RetrainDecision, production: ProductionInfo) -> LanguageModel:
-    if not production.exists:
-        raise ValueError("no retrain is due but there is no production model to keep: " + "; ".join(decision.reasons))
-    logger.info("No retrain (%s); keeping production version %s", "; ".join(decision.reasons), production.version)
-    return load_production_model(production)
 
 
 def _gguf_cache(gguf_cache: Optional[str]) -> str:
@@ -60,7 +53,7 @@ def fine_tune_horoscope_lm(
     from stackpipes.lm.training import LMTrainingConfig, fine_tune, horoscope_examples
 
     if not decision.retrain:
-        return _keep_production(decision, production)
+        return keep_production_model(decision, production)
     config = LMTrainingConfig(**(training or {}))
     config = config.model_copy(update={"report_to_mlflow": tracking.active_run() is not None})
     model, tokenizer = load_model(model_ref, task=task, gguf_cache=_gguf_cache(gguf_cache))  # type: ignore[arg-type]

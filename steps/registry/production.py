@@ -8,9 +8,12 @@ from typing import Annotated, Any, Optional
 from zenml import step
 from zenml.client import Client
 from zenml.enums import ModelStages
+from zenml.logger import get_logger
 
 import materializers  # noqa: F401
-from stackpipes.types import ProductionInfo
+from stackpipes.types import ProductionInfo, RetrainDecision
+
+logger = get_logger(__name__)
 
 
 def _trained_at(metadata: dict[str, Any]) -> Optional[datetime]:
@@ -67,6 +70,17 @@ def load_production_model(production: ProductionInfo) -> Any:
     if not production.exists or production.model_artifact_id is None:
         raise ValueError(f"model '{production.model_name}' has no production version to load")
     return Client().get_artifact_version(production.model_artifact_id).load()
+
+
+def keep_production_model(decision: RetrainDecision, production: ProductionInfo) -> Any:
+    """What a training step returns when no retrain is due: the production model, unchanged.
+
+    Training steps always run (static DAGs cannot skip one), so each calls this on `retrain=False`.
+    """
+    if not production.exists:
+        raise ValueError("no retrain is due but there is no production model to keep: " + "; ".join(decision.reasons))
+    logger.info("No retrain (%s); keeping production version %s", "; ".join(decision.reasons), production.version)
+    return load_production_model(production)
 
 
 @step(enable_cache=False)

@@ -17,7 +17,7 @@ import materializers  # noqa: F401
 from stackpipes import tracking
 from stackpipes.forecasting import ForecastModel
 from stackpipes.types import ModelEvaluation, ProductionInfo, RetrainDecision
-from steps.registry.production import load_production_model
+from steps.registry.production import keep_production_model, load_production_model
 
 logger = get_logger(__name__)
 
@@ -63,13 +63,7 @@ def train_forecaster(
     from stackpipes.forecasting import train_forecaster as fit
 
     if not decision.retrain:
-        if not production.exists:
-            raise ValueError(
-                "no retrain is due but there is no production model to keep: "
-                + "; ".join(decision.reasons)
-            )
-        logger.info("No retrain (%s); keeping production version %s", "; ".join(decision.reasons), production.version)
-        return load_production_model(production)
+        return keep_production_model(decision, production)
     model = fit(
         hourly_counts,
         candidates=candidates,

@@ -21,6 +21,7 @@ from stackpipes.horoscope.landing import (
 from stackpipes.horoscope.schema import RAW_COLUMNS, SIGNS
 from stackpipes.objectstore import filesystem, storage_options
 from stackpipes.services import free_port
+from tests.support import isolated_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the module sets or up() exports; all are restored when the module ends.
@@ -34,20 +35,12 @@ S3_VARIABLES = (
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):
     """A moto server of this module's own, on a free port, with state in a temporary folder."""
-    saved = {name: os.environ.get(name) for name in S3_VARIABLES}
-    for name in S3_VARIABLES:
-        os.environ.pop(name, None)
-    os.environ["STACKPIPES_HOME"] = str(tmp_path_factory.mktemp("s3-state"))
-    os.environ["STACKPIPES_S3_PORT"] = str(free_port())
-    try:
-        yield s3_service.up()
-    finally:
-        s3_service.down()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with isolated_environment(S3_VARIABLES, STACKPIPES_HOME=str(tmp_path_factory.mktemp("s3-state")),
+                              STACKPIPES_S3_PORT=str(free_port())):
+        try:
+            yield s3_service.up()
+        finally:
+            s3_service.down()
 
 
 @pytest.fixture(params=["local", "s3"])
