@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
+	bash scripts/ensure_java.sh  # Spark needs Java: installs a JRE where there is none
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
@@ -26,8 +27,10 @@ run: install
 test: install
 	$(PY) -m pytest
 
+# ruff, and the import contracts of pyproject.toml (the layering, docs/ARCHITECTURE.md)
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install
 	$(PY) bench/overhead.py

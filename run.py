@@ -7,24 +7,43 @@
     python run.py airflow up|down|status # the project's own Airflow (its own venv, 127.0.0.1)
     python run.py s3 up|down|status      # the project's S3-compatible server (moto, 127.0.0.1)
     python run.py mlflow-ui [--port N]   # the MLflow UI over the active stack's tracking store
-    python run.py generate --sign aries [--date D] [--n N] [--stack local]
-                                         # horoscopes from the production horoscope model
     python run.py render --stack kubernetes --pipeline chat_forecast --image IMG [--out DIR] [--schedule CRON]
                                          # the Kubernetes manifests ZenML would submit (no cluster)
 
-Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command that needs them, so
-`--help` and argument errors answer at once.
+Each system adds its own commands (horoscope's `generate`, ...) in `stackpipes/<system>/cli.py`,
+found by that name. Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command
+that needs them, so `--help` and argument errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
+import pkgutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import stackpipes
 from pipelines import PIPELINES
-from stackpipes.env import PROJECT_ROOT, boot_zenml
+from stackpipes.platform.env import PROJECT_ROOT, boot_zenml
+
+# Packages of stackpipes that are libraries, not systems (systems may bring a cli module).
+LIBRARIES = ("platform", "core", "lm")
+Handler = Callable[[argparse.Namespace], int]
+
+
+def system_cli_modules() -> list:
+    """`stackpipes.<system>.cli` of every system that has one, in name order."""
+    found = []
+    for module in pkgutil.iter_modules(stackpipes.__path__):
+        if module.ispkg and module.name not in LIBRARIES:
+            name = f"stackpipes.{module.name}.cli"
+            if importlib.util.find_spec(name) is not None:
+                found.append(importlib.import_module(name))
+    return found
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,12 +74,6 @@ def _parser() -> argparse.ArgumentParser:
     mlflow_server.add_argument("action", choices=["up", "down", "status"])
     mlflow_ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI for the active stack's tracker")
     mlflow_ui.add_argument("--port", type=int, default=5000)
-    generate = commands.add_parser("generate", help="generate horoscopes with the production horoscope model")
-    generate.add_argument("--sign", required=True, type=str.lower, help="zodiac sign, e.g. aries")
-    generate.add_argument("--date", help="day of the horoscope, YYYY-MM-DD (default: today, UTC)")
-    generate.add_argument("--n", type=int, default=1, help="how many horoscopes (default 1)")
-    generate.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
-    generate.add_argument("--stack", default=argparse.SUPPRESS, help="stack whose ZenML store holds the model")
     render = commands.add_parser(
         "render", help="write the Kubernetes manifests ZenML would submit for --pipeline on --stack"
     )
@@ -75,26 +88,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _start_services(spec) -> None:
-    """Start the servers a stack lists (before ZenML is imported: the client reads its store then)."""
-    if spec.services:
-        from stackpipes.services import ensure
-
-        for line in ensure(spec.services):
-            print(f"  {line}")
+def _system_commands(parser: argparse.ArgumentParser) -> dict[str, Handler]:
+    """Add every system's commands to `parser`; a name two systems claim is a bug, said at once."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    handlers: dict[str, Handler] = {}
+    for module in system_cli_modules():
+        for name, handler in module.add_commands(commands).items():
+            if name in handlers or name in BUILTIN_COMMANDS:
+                raise RuntimeError(f"{module.__name__}: command '{name}' is already taken")
+            handlers[name] = handler
+    return handlers
 
 
 def _stack_ready(spec, activate: bool = True):
     """Start the stack's services, then register (idempotently) and activate it."""
-    _start_services(spec)
-    boot_zenml()
-    from stackpipes.stacks import stack_up
+    from stackpipes.platform.registration import bring_up
 
-    return stack_up(spec, activate=activate)
+    return bring_up(spec, activate=activate)
 
 
 def cmd_stack_up(name: str, activate: bool = True) -> int:
-    from stackpipes.stackfile import load_stack_file, stack_path
+    from stackpipes.platform.stackfile import load_stack_file, stack_path
 
     spec = load_stack_file(stack_path(name))
     result = _stack_ready(spec, activate=activate)
@@ -105,10 +119,10 @@ def cmd_stack_up(name: str, activate: bool = True) -> int:
 
 
 def cmd_stacks() -> int:
-    from stackpipes.stackfile import StackFileError, load_stack_file, stacks_dir
+    from stackpipes.platform.stackfile import StackFileError, load_stack_file, stacks_dir
 
     boot_zenml()
-    from stackpipes.stacks import registered_stacks
+    from stackpipes.platform.registration import registered_stacks
 
     registered, active = registered_stacks()
     for path in sorted(stacks_dir().glob("*.yaml")):
@@ -122,37 +136,37 @@ def cmd_stacks() -> int:
 
 
 def cmd_dashboard(stop: bool, port: int | None) -> int:
-    from stackpipes import services
+    from stackpipes.platform.services import zenml_server
 
     if port is not None:
         os.environ["STACKPIPES_ZENML_PORT"] = str(port)
     if stop:
-        return services.zenml_server_down()
-    url = services.zenml_server_up()
+        return zenml_server.down()
+    url = zenml_server.up()
     print(f"ZenML dashboard: {url}  (stop with: python run.py dashboard --stop)")
     return 0
 
 
 def cmd_airflow(action: str) -> int:
-    from stackpipes.orchestration import airflow_service
+    from stackpipes.platform.services import airflow_server
 
     if action == "install":
-        airflow_service.install()
+        airflow_server.install()
     elif action == "up":
-        print(f"Airflow UI and API: {airflow_service.up()}  (stop with: python run.py airflow down)")
+        print(f"Airflow UI and API: {airflow_server.up()}  (stop with: python run.py airflow down)")
     elif action == "down":
-        print(f"Airflow stopped ({airflow_service.down()} processes signalled)")
+        print(f"Airflow stopped ({airflow_server.down()} processes signalled)")
     else:
-        for key, value in airflow_service.status().items():
+        for key, value in airflow_server.status().items():
             print(f"{key:<10} {value}")
     return 0
 
 
-def cmd_service(module_name: str, label: str, command: str, action: str) -> int:
-    """up / down / status of one of the project's servers (stackpipes.<module_name>)."""
-    import importlib
+def cmd_service(name: str, label: str, command: str, action: str) -> int:
+    """up / down / status of one of the project's servers (stackpipes.platform.services)."""
+    from stackpipes.platform.services import service_module
 
-    service = importlib.import_module(f"stackpipes.{module_name}")
+    service = service_module(name)
     if action == "up":
         print(f"{label}: {service.up()}  (stop with: python run.py {command} down)")
     elif action == "down":
@@ -189,7 +203,7 @@ def cmd_mlflow_ui(port: int) -> int:
 
 def _stack_pipeline_config(args: argparse.Namespace):
     """The stack file, pipeline entry and run config that --stack/--pipeline/--config name."""
-    from stackpipes.stackfile import load_stack_file, stack_path
+    from stackpipes.platform.stackfile import load_stack_file, stack_path
 
     spec = load_stack_file(stack_path(args.stack))
     entry = PIPELINES[args.pipeline]
@@ -202,8 +216,6 @@ def _stack_pipeline_config(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import importlib
-
     spec, entry, config = _stack_pipeline_config(args)
     for action in _stack_ready(spec).actions:
         if not action.endswith(": unchanged"):
@@ -241,14 +253,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    import importlib
-
     import yaml
 
     spec, entry, config = _stack_pipeline_config(args)
     boot_zenml()
-    from stackpipes.orchestration.k8s_render import render, validate_manifests
-    from stackpipes.stacks import stack_up
+    from stackpipes.platform.k8s_render import render, validate_manifests
+    from stackpipes.platform.registration import stack_up
 
     stack_up(spec)
     pipeline = getattr(importlib.import_module(entry.module), entry.attribute)
@@ -267,41 +277,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
-    from stackpipes.horoscope.schema import SIGNS
-    from stackpipes.stackfile import load_stack_file, stack_path
-
-    if args.sign not in SIGNS:
-        raise ValueError(f"--sign {args.sign!r}: expected one of {', '.join(SIGNS)}")
-    if args.n < 1:
-        raise ValueError(f"--n {args.n}: expected at least 1")
-    spec = load_stack_file(stack_path(args.stack or "local"))
-    _stack_ready(spec)
-    from pipelines.horoscope_train import MODEL_NAME
-    from stackpipes.horoscope.modeling import HELDOUT_METRIC, generate_horoscopes
-    from steps.horoscope.train import MODEL_ARTIFACT
-    from steps.registry.production import load_production_model, production_info
-
-    production = production_info(MODEL_NAME, MODEL_ARTIFACT, HELDOUT_METRIC)
-    if not production.exists:
-        print(f"error: there is no production '{MODEL_NAME}' model yet: run "
-              f"python run.py --stack {spec.name} --pipeline horoscope_train", file=sys.stderr)
-        return 1
-    lm = load_production_model(production)
-    day = args.date or datetime.now(timezone.utc).date().isoformat()
-    texts = generate_horoscopes(lm, args.sign, day, n=args.n, seed=args.seed)
-    sampling = lm.metadata.get("generation", {})
-    print(f"# {args.sign}, {day} ({MODEL_NAME} version {production.version}; "
-          f"top_p={sampling.get('top_p')}, temperature={sampling.get('temperature')})")
-    for text in texts:
-        print(text if text else "(the model generated no text)")
-    return 0
+BUILTIN_COMMANDS = ("stacks", "stack", "dashboard", "airflow", "s3", "mlflow-server", "mlflow-ui", "render")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
+    system_handlers = _system_commands(parser)
     args = parser.parse_args(argv)
     try:
         if args.command == "stacks":
@@ -313,13 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "airflow":
             return cmd_airflow(args.action)
         if args.command == "s3":
-            return cmd_service("s3_service", "S3-compatible server", "s3", args.action)
+            return cmd_service("s3", "S3-compatible server", "s3", args.action)
         if args.command == "mlflow-server":
-            return cmd_service("mlflow_service", "MLflow tracking server", "mlflow-server", args.action)
+            return cmd_service("mlflow", "MLflow tracking server", "mlflow-server", args.action)
         if args.command == "mlflow-ui":
             return cmd_mlflow_ui(args.port)
-        if args.command == "generate":
-            return cmd_generate(args)
+        if args.command in system_handlers:
+            return system_handlers[args.command](args)
         if args.command == "render":
             if not (args.stack and args.pipeline):
                 parser.error("render needs --stack and --pipeline")
@@ -330,9 +311,33 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         # Expected failures (bad stack file, bad input data, failed data checks) end with a
         # readable message; ZenML has already logged the failing step's traceback.
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe_error(exc, args)}", file=sys.stderr)
         return 1
 
+
+def describe_error(exc: BaseException, args: argparse.Namespace) -> str:
+    """One readable line; a pipeline or step parameter that does not validate is named with its key."""
+    from pydantic import ValidationError
+
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None:
+        chain.append(cause)
+        cause = cause.__cause__
+    found = next((i for i, error in enumerate(chain) if isinstance(error, ValidationError)), None)
+    if found is None:
+        return str(exc)
+    where = args.config or (PIPELINES[args.pipeline].default_config if getattr(args, "pipeline", None) else "")
+    problems = []
+    for error in chain[found].errors():  # type: ignore[union-attr]
+        location = ".".join(str(part) for part in error["loc"])
+        if location == "value" and found > 0:
+            # A step parameter: ZenML names it in the error around pydantic's.
+            location = str(chain[found - 1]).split(":")[0]
+        else:
+            location = f"parameters.{location}"
+        problems.append(f"{location}: {error['msg']} (got {error.get('input')!r})")
+    return f"{where}: invalid pipeline parameters, nothing was run: {'; '.join(problems)}"
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ database), and everything is stopped at the end. Figures:
   - per Airflow task: the task's duration in Airflow, the ZenML step run's own duration (what the
     local orchestrator would also spend), and the difference = start-up cost per task
     (Airflow's task runner, the step process start, store connection, snapshot and stack load).
-    Tasks fork their step from the warm step worker (stackpipes/orchestration/step_server.py),
+    Tasks fork their step from the warm step worker (stackpipes/platform/flavors/step_worker/),
     which has ZenML imported; `--cold` switches it off (every task starts a new interpreter and
     imports ZenML, as before) for comparison. `--parallelism 1` runs one task at a time, so a
     task's figure is not inflated by the tasks beside it on a small machine.
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 STEP_TIMES = """
 import json, sys
-from stackpipes.env import boot_zenml
+from stackpipes.platform.env import boot_zenml
 boot_zenml()
 from zenml.client import Client
 run = Client().get_pipeline_run(sys.argv[1])
@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=None, help="Airflow's parallelism (default 4)")
     options = parser.parse_args()
 
-    from stackpipes.orchestration import airflow_service
-    from stackpipes.orchestration.airflow_api import AirflowAPI
-    from stackpipes.services import free_port
+    from stackpipes.platform.flavors.airflow.api_client import AirflowAPI
+    from stackpipes.platform.processes import free_port
+    from stackpipes.platform.services import airflow_server
 
     with tempfile.TemporaryDirectory(prefix="stackpipes-orch-") as tmp:
         state = Path(tmp)
@@ -91,11 +91,11 @@ def main() -> None:
         finally:
             subprocess.run([sys.executable, "run.py", "airflow", "down"], cwd=ROOT, env=env, capture_output=True)
             subprocess.run([sys.executable, "run.py", "dashboard", "--stop"], cwd=ROOT, env=env, capture_output=True)
-            airflow_service.drop_database(env["STACKPIPES_AIRFLOW_DB"])
+            airflow_server.drop_database(env["STACKPIPES_AIRFLOW_DB"])
 
     overheads = {name: tasks[name] - steps.get(name, 0.0) for name in tasks}
     result = {
-        "step_server": not options.cold,
+        "step_worker": not options.cold,
         "tasks_in_step_server": len(warm),
         "airflow_parallelism": options.parallelism or int(os.environ.get("STACKPIPES_AIRFLOW_PARALLELISM", "4")),
         "cpu_count": os.cpu_count(),

@@ -1,14 +1,5 @@
-"""Our materializers; importing this package registers them for their types."""
+"""Our materializers: `core` for the shared types, one module per system for its own.
 
-from materializers.dataframe import HashedPandasMaterializer
-from materializers.forecast import ForecastMaterializer, ForecastModelMaterializer
-from materializers.hf_model import LanguageModelMaterializer
-from materializers.reports import ReportMaterializer
-
-__all__ = [
-    "ForecastMaterializer",
-    "ForecastModelMaterializer",
-    "HashedPandasMaterializer",
-    "LanguageModelMaterializer",
-    "ReportMaterializer",
-]
+A materializer registers itself for its types when its module is imported, so each step module
+imports the modules of the types it returns (`materializers.core`, `materializers.<system>`).
+"""

@@ -1,7 +1,10 @@
-"""The pipelines run.py knows, imported only when one is run (keeps the CLI fast)."""
+"""The pipelines run.py knows: every `pipelines/NAME.py` defines the pipeline `NAME`, configured by
+`configs/NAME.yaml` by default. Found by file name, imported only when one is run (keeps the CLI
+fast); a new pipeline is a new file, nothing to register."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 
@@ -12,9 +15,7 @@ class PipelineEntry(NamedTuple):
 
 
 PIPELINES: dict[str, PipelineEntry] = {
-    "chat_forecast": PipelineEntry("pipelines.chat_forecast", "chat_forecast", "configs/chat_forecast.yaml"),
-    "horoscope_collect": PipelineEntry(
-        "pipelines.horoscope_collect", "horoscope_collect", "configs/horoscope_collect.yaml"
-    ),
-    "horoscope_train": PipelineEntry("pipelines.horoscope_train", "horoscope_train", "configs/horoscope_train.yaml"),
+    path.stem: PipelineEntry(f"pipelines.{path.stem}", path.stem, f"configs/{path.stem}.yaml")
+    for path in sorted(Path(__file__).parent.glob("*.py"))
+    if not path.stem.startswith("_")
 }

@@ -12,23 +12,26 @@ from typing import Any, Optional
 from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 
-from steps.data_quality.validate import validate_dataset
-from steps.decision.retrain import decide_retrain
-from steps.drift.detect import detect_drift
-from steps.forecast.predict import forecast_next
-from steps.forecast.score import score_last_forecast
-from steps.forecast.series import hourly_series, split_recent
-from steps.ingest.telegram import ingest_telegram, merge_into_history
-from steps.registry.production import fetch_production_model
-from steps.registry.promote import promote_if_better
-from steps.training.forecaster import (
-    HOLDOUT_METRIC,
-    MODEL_ARTIFACT,
+from stackpipes.chat_forecast import HOLDOUT_METRIC, MODEL_ARTIFACT, MODEL_NAME
+from stackpipes.core.policy import RetrainPolicy
+from steps.chat_forecast import (
     evaluate_forecaster,
+    forecast_next,
+    hourly_series,
+    ingest_telegram,
+    merge_into_history,
+    score_last_forecast,
+    split_recent,
     train_forecaster,
 )
+from steps.core import (
+    decide_retrain,
+    detect_drift,
+    fetch_production_model,
+    promote_if_better,
+    validate_dataset,
+)
 
-MODEL_NAME = "chat_forecast"
 MESSAGES_SUITE = "configs/suites/telegram_messages.yaml"
 SERIES_SUITE = "configs/suites/hourly_counts.yaml"
 
@@ -43,7 +46,7 @@ def chat_forecast(
     last_n: Optional[int] = 500,
     horizon: int = 24,
     candidates: Optional[list[str]] = None,
-    retrain_policy: Optional[dict[str, Any]] = None,
+    retrain_policy: Optional[RetrainPolicy] = None,
     drift_current_hours: int = 168,
     drift_reference_hours: int = 672,
     drift_method: Optional[str] = "wasserstein",
@@ -77,7 +80,7 @@ def chat_forecast(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
-    from stackpipes.env import reports_dir
+    from stackpipes.platform.env import reports_dir
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps

@@ -13,8 +13,8 @@ from typing import Any, Optional
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
-from steps.data_quality.validate import validate_dataset
-from steps.horoscope.collect import collect_horoscopes, land_raw_horoscopes
+from steps.core import validate_dataset
+from steps.horoscope import collect_horoscopes, land_raw_horoscopes
 
 RAW_SUITE = "configs/suites/horoscope_raw.yaml"
 

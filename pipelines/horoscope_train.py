@@ -13,23 +13,28 @@ from typing import Any, Optional
 from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 
-from stackpipes.horoscope.modeling import HELDOUT_METRIC
-from stackpipes.lm.loading import DEFAULT_MODEL_REF
-from steps.data_quality.validate import validate_dataset
-from steps.decision.retrain import decide_retrain
-from steps.drift.detect import detect_drift
-from steps.horoscope.process import clean_horoscopes, load_clean_corpus, production_corpus
-from steps.horoscope.train import (
-    MODEL_ARTIFACT,
+from stackpipes.core.policy import RetrainPolicy
+from stackpipes.horoscope import HELDOUT_METRIC, MODEL_ARTIFACT, MODEL_NAME
+from stackpipes.horoscope.cleaning import CleaningConfig
+from stackpipes.horoscope.grid import GridConfig
+from stackpipes.horoscope.spark_job import SparkConfig
+from stackpipes.lm.config import DEFAULT_MODEL_REF, LMTrainingConfig, TextMetricsConfig
+from steps.core import (
+    decide_retrain,
+    detect_drift,
+    fetch_production_model,
+    promote_if_better,
+    validate_dataset,
+)
+from steps.horoscope import (
+    clean_horoscopes,
     evaluate_horoscope_lm,
     evaluate_sampling_grid,
     fine_tune_horoscope_lm,
+    load_clean_corpus,
     package_horoscope_lm,
+    production_corpus,
 )
-from steps.registry.production import fetch_production_model
-from steps.registry.promote import promote_if_better
-
-MODEL_NAME = "horoscope_lm"
 
 
 @pipeline(
@@ -40,15 +45,15 @@ def horoscope_train(
     raw_root: Optional[str] = None,
     raw_secret_name: Optional[str] = None,
     dates: Optional[list[str]] = None,
-    cleaning: Optional[dict[str, Any]] = None,
-    spark: Optional[dict[str, Any]] = None,
+    cleaning: Optional[CleaningConfig] = None,
+    spark: Optional[SparkConfig] = None,
     model_ref: str = DEFAULT_MODEL_REF,
     task: str = "auto",
-    training: Optional[dict[str, Any]] = None,
-    grid: Optional[dict[str, Any]] = None,
-    metrics: Optional[dict[str, Any]] = None,
+    training: Optional[LMTrainingConfig] = None,
+    grid: Optional[GridConfig] = None,
+    metrics: Optional[TextMetricsConfig] = None,
     judge_model: Optional[str] = None,
-    retrain_policy: Optional[dict[str, Any]] = None,
+    retrain_policy: Optional[RetrainPolicy] = None,
     drift_text_threshold: Optional[float] = None,
     log_model_to_mlflow: bool = True,
 ) -> None:

@@ -47,11 +47,11 @@ def state_dir() -> Path:
 @pytest.fixture(scope="session")
 def zenml_local_stack():
     """The `local` stack from stacks/local.yaml, registered once in the private store."""
-    from stackpipes.env import boot_zenml
+    from stackpipes.platform.env import boot_zenml
 
     boot_zenml()
-    from stackpipes.stackfile import load_stack_file
-    from stackpipes.stacks import stack_up
+    from stackpipes.platform.registration import stack_up
+    from stackpipes.platform.stackfile import load_stack_file
 
     stack_up(load_stack_file(ROOT / "stacks" / "local.yaml"))
     return "local"

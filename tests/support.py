@@ -8,14 +8,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from stackpipes import mlflow_service, s3_service
-from stackpipes.services import free_port
+from stackpipes.platform.processes import free_port
+from stackpipes.platform.services import mlflow_server, s3_server
 
 # Variables the servers' owner sets or up() exports; all are restored afterwards.
 VARIABLES = (
-    "STACKPIPES_HOME", "STACKPIPES_S3_PORT", "STACKPIPES_S3_BUCKETS", s3_service.ACCESS_KEY_ENV,
-    s3_service.SECRET_KEY_ENV, s3_service.ENDPOINT_ENV, "STACKPIPES_MLFLOW_PORT", "STACKPIPES_MLFLOW_BUCKET",
-    mlflow_service.TRACKING_URI_ENV, "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME",
+    "STACKPIPES_HOME", "STACKPIPES_S3_PORT", "STACKPIPES_S3_BUCKETS", s3_server.ACCESS_KEY_ENV,
+    s3_server.SECRET_KEY_ENV, s3_server.ENDPOINT_ENV, "STACKPIPES_MLFLOW_PORT", "STACKPIPES_MLFLOW_BUCKET",
+    mlflow_server.TRACKING_URI_ENV, "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME",
     "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "MLFLOW_S3_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
 )
@@ -47,12 +47,12 @@ def private_servers(state: Path) -> Iterator[str]:
                               STACKPIPES_MLFLOW_PORT=str(free_port())):
         try:
             started = time.monotonic()
-            uri = mlflow_service.up()
+            uri = mlflow_server.up()
             START_SECONDS["first"] = time.monotonic() - started
             yield uri
         finally:
-            mlflow_service.down()
-            s3_service.down()
+            mlflow_server.down()
+            s3_server.down()
 
 
 def forget_stack(client, spec) -> None:

@@ -67,3 +67,36 @@ def test_bad_export_ends_with_one_readable_error(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and str(bad) in last and "malformed JSON at line 1" in last
+
+
+def test_a_typo_in_a_structured_parameter_fails_before_the_first_step(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("parameters:\n  retrain_policy:\n    cooldwn_hours: 3\n", encoding="utf-8")
+    result = run_cli("--stack", "local", "--pipeline", "chat_forecast", "--config", str(config))
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {config}: invalid pipeline parameters")
+    assert "parameters.retrain_policy.cooldwn_hours: Extra inputs are not permitted" in last
+    assert "has started" not in result.stdout + result.stderr  # no step ran
+
+    config.write_text("parameters:\n  last_n: null\nsteps:\n  train_forecaster:\n    parameters:\n"
+                      "      folds: many\n", encoding="utf-8")
+    result = run_cli("--stack", "local", "--pipeline", "chat_forecast", "--config", str(config))
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "input 'folds': Input should be a valid integer" in last and "(got 'many')" in last
+    assert "has started" not in result.stdout + result.stderr
+
+
+def test_systems_bring_their_own_commands():
+    import run
+
+    modules = [module.__name__ for module in run.system_cli_modules()]
+    assert "stackpipes.horoscope.cli" in modules
+    assert not any(name.split(".")[1] in run.LIBRARIES for name in modules)
+    result = run_cli("--help")
+    assert "generate" in result.stdout  # horoscope's command, added through its cli module
+    result = run_cli("generate", "--sign", "ophiuchus")
+    assert result.returncode == 1 and result.stderr.strip().startswith("error: --sign 'ophiuchus': expected one of")
+    result = run_cli("generate", "--sign", "leo", "--n", "100000")
+    assert result.returncode == 1 and "--n 100000: expected 1 to" in result.stderr

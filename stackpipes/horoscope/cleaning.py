@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from stackpipes.quality import SuiteSpec
+    from stackpipes.core.checks import SuiteSpec
 
 OUTPUT_COLUMNS: tuple[str, ...] = (*RAW_COLUMNS, "n_chars")
 REQUIRED_COLUMNS: tuple[str, ...] = ("date", "sign", "text")
@@ -323,7 +323,7 @@ def clean_csv_to_parquet_pandas(
 
 def clean_suite(config: CleaningConfig | None = None, path: str | Path = CLEAN_SUITE_PATH) -> SuiteSpec:
     """The GX suite of cleaned rows with its length bounds and unique keys taken from `config`."""
-    from stackpipes.quality import load_suite
+    from stackpipes.core.checks import load_suite
 
     config = config or CleaningConfig()
     suite = load_suite(path)

@@ -15,3 +15,5 @@ SIGNS_RU: dict[str, str] = {
 }
 
 RAW_COLUMNS: tuple[str, ...] = ("date", "sign", "source", "text", "url", "fetched_at")
+# Columns whose values differ between fetches of the same content (a re-landing ignores them).
+VOLATILE_COLUMNS: tuple[str, ...] = ("fetched_at",)

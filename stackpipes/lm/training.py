@@ -10,18 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date as date_type
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
-from stackpipes.horoscope.schema import SIGNS
+from stackpipes.lm.config import ExampleFormatError, LMTrainingConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -29,45 +27,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label value the HF losses skip
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Example = str | tuple[str, str]
-
-
-class ExampleFormatError(ValueError):
-    """A training example or horoscope row that cannot be formatted: names the field and value."""
-
-
-class LMTrainingConfig(BaseModel):
-    """How to fine-tune; the defaults finish in minutes on 2 CPU cores for a 135M model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int = Field(30, ge=1)
-    batch_size: int = Field(8, ge=1, description="per-device micro-batch size")
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(2e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    warmup_steps: int = Field(0, ge=0)
-    lr_scheduler_type: str = "linear"
-    seq_len: int = Field(128, ge=8, description="tokens per sequence (block length when packing)")
-    packing: bool = Field(True, description="causal only: concatenate examples into seq_len blocks")
-    subset_size: int | None = Field(512, ge=2, description="examples used, drawn at random; None = all")
-    eval_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of examples held out")
-    max_eval_examples: int = Field(64, ge=1)
-    torch_compile: bool | Literal["auto"] = Field("auto", description="auto: on CUDA only")
-    bf16: bool | Literal["auto"] = Field("auto", description="auto: on CUDA with bf16 support")
-    optim: str = Field("auto", description="Trainer optimizer name; auto: fused AdamW on CUDA")
-    gradient_checkpointing: bool = False
-    seed: int = 42
-    report_to_mlflow: bool = False
-    log_model_to_mlflow: bool = Field(False, description="MLflow callback logs the final checkpoint")
-    run_name: str | None = None
-    logging_steps: int = Field(10, ge=1)
-    dataloader_num_workers: int = Field(0, ge=0)
-    timing_warmup_steps: int = Field(
-        2, ge=0, description="first steps left out of steady tokens/s (compilation, allocator)"
-    )
 
 
 class TrainingReport(BaseModel):
@@ -113,37 +74,6 @@ def resolve_runtime(config: LMTrainingConfig, device: torch.device | None = None
         torch_compile=on_cuda if config.torch_compile == "auto" else bool(config.torch_compile),
         optim=("adamw_torch_fused" if on_cuda else "adamw_torch") if config.optim == "auto" else config.optim,
     )
-
-
-# ---------------------------------------------------------------- horoscope prompt format
-
-
-def format_prompt(sign: str, date: str) -> str:
-    """The prompt a horoscope is generated from, e.g. 'Horoscope for Aries, 2026-11-01:\\n'."""
-    if sign not in SIGNS:
-        raise ExampleFormatError(f"sign {sign!r}: expected one of {', '.join(SIGNS)}")
-    if not isinstance(date, str) or not ISO_DATE.match(date):
-        raise ExampleFormatError(f"date {date!r}: expected a YYYY-MM-DD string")
-    try:
-        date_type.fromisoformat(date)
-    except ValueError as error:
-        raise ExampleFormatError(f"date {date!r}: not a calendar date ({error})") from None
-    return f"Horoscope for {sign.capitalize()}, {date}:\n"
-
-
-def format_example(sign: str, date: str, text: str, eos_token: str = "") -> str:
-    """Prompt plus horoscope text (plus `eos_token` if given): one causal training text."""
-    return format_prompt(sign, date) + text.strip() + eos_token
-
-
-def horoscope_examples(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """(prompt, text) pairs from rows with `sign`, `date` and `text` (the raw schema's columns)."""
-    pairs = []
-    for row in rows:
-        text = str(row.get("text") or "").strip()
-        if text:
-            pairs.append((format_prompt(str(row["sign"]), str(row["date"])), text))
-    return pairs
 
 
 # ---------------------------------------------------------------- datasets

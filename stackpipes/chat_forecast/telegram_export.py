@@ -1,0 +1,135 @@
+"""Telegram Desktop JSON exports: parsing into the message table.
+
+Every problem with an export raises ExportError naming the file and what is wrong where; problems
+that can be repaired without guessing (duplicate ids, out-of-order timestamps, service messages)
+are repaired and reported as warnings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import pandas as pd
+
+from stackpipes.chat_forecast.messages import latest_versions, typed_messages
+
+MEDIA_FIELDS = (
+    "photo", "file", "media_type", "sticker_emoji", "poll", "location_information",
+    "contact_information", "game_information", "invoice_information",
+)
+
+
+class ExportError(ValueError):
+    """An export that cannot be used, with the file and the problem."""
+
+
+@dataclass
+class ParsedMessages:
+    messages: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def flatten_text(text: Any) -> str:
+    """Telegram writes formatted text as a list of strings and entity objects."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, list):
+        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in text)
+    return str(text)
+
+
+def _timestamp(message: dict[str, Any], unix_key: str, iso_key: str) -> Optional[pd.Timestamp]:
+    """UTC time of a message: `*_unixtime` when present (it is UTC), else the ISO field."""
+    raw_unix = message.get(unix_key)
+    if raw_unix not in (None, ""):
+        try:
+            return pd.Timestamp(int(raw_unix), unit="s", tz="UTC")
+        except (TypeError, ValueError, OverflowError):
+            return None
+    raw_iso = message.get(iso_key)
+    if raw_iso in (None, ""):
+        return None
+    try:
+        stamp = pd.Timestamp(raw_iso)
+    except (TypeError, ValueError):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _load(source: Union[str, Path, bytes]) -> tuple[Any, str]:
+    if isinstance(source, bytes):
+        name, text = "<bytes>", source.decode("utf-8", errors="replace")
+    else:
+        path = Path(source)
+        name = str(path)
+        if not path.is_file():
+            raise ExportError(f"{name}: export file not found")
+        text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ExportError(f"{name}: the file is empty; export contains no messages")
+    try:
+        return json.loads(text), name
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{name}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def parse_export(source: Union[str, Path, bytes]) -> ParsedMessages:
+    """Read a Telegram Desktop export (`result.json`) into the message table."""
+    data, name = _load(source)
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        raise ExportError(f"{name}: not a Telegram Desktop export (expected an object with a 'messages' list)")
+    warnings: list[str] = []
+    rows, bad_id, bad_date, service = [], [], [], 0
+    for position, message in enumerate(data["messages"]):
+        if not isinstance(message, dict):
+            bad_id.append(f"#{position}")
+            continue
+        if message.get("type", "message") != "message":
+            service += 1
+            continue
+        raw_id = message.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (int, str)) or not str(raw_id).lstrip("-").isdigit():
+            bad_id.append(f"#{position}")
+            continue
+        stamp = _timestamp(message, "date_unixtime", "date")
+        if stamp is None:
+            bad_date.append(f"#{position} (id {raw_id})")
+            continue
+        text = flatten_text(message.get("text"))
+        has_media = any(message.get(key) not in (None, "", [], {}) for key in MEDIA_FIELDS)
+        rows.append({
+            "id": int(raw_id),
+            "timestamp": stamp,
+            "sender": str(message.get("from") or message.get("from_id") or ""),
+            "text": text,
+            "has_media": has_media,
+            "has_content": bool(text.strip()) or has_media,
+            "edited_at": _timestamp(message, "edited_unixtime", "edited"),
+        })
+    problems = []
+    if bad_id:
+        problems.append(f"{len(bad_id)} message(s) without an integer 'id' (at {', '.join(bad_id[:5])})")
+    if bad_date:
+        problems.append(f"{len(bad_date)} message(s) without a parseable 'date' (at {', '.join(bad_date[:5])})")
+    if problems:
+        raise ExportError(f"{name}: " + "; ".join(problems))
+    if not rows:
+        detail = f" ({service} service messages only)" if service else ""
+        raise ExportError(f"{name}: export contains no messages{detail}")
+    if service:
+        warnings.append(f"dropped {service} service message(s) (joins, pins, calls)")
+    frame = pd.DataFrame(rows)
+    frame["edited_at"] = pd.to_datetime(frame["edited_at"], utc=True)
+    if not frame["timestamp"].is_monotonic_increasing:
+        warnings.append("timestamps were out of order; messages sorted by time")
+    duplicates = int(frame["id"].duplicated().sum())
+    if duplicates:
+        warnings.append(f"{duplicates} duplicate message id(s); kept the most recently edited version")
+        frame = latest_versions(frame)
+    frame = frame.sort_values(["timestamp", "id"], kind="stable")
+    return ParsedMessages(typed_messages(frame), warnings)

@@ -1,0 +1,217 @@
+"""Idempotent raw landing: one CSV object per (source, date), written once and never overwritten.
+
+Any system's raw rows land here as they arrived, before any transformation: a table with at least
+a `source` and a `date` (YYYY-MM-DD) column among the `columns` the caller names. Layout:
+`{raw_root}/source={source}/date={date}/{source}_{date}.csv` (UTF-8, header, `columns` in order),
+on a local folder or s3:// alike. A re-run with the same rows writes nothing (`unchanged`; the
+`volatile` columns, such as a fetch time that every fetch stamps anew, are ignored in that
+comparison). A re-run with different rows for a landed day leaves the landed object as it is
+(`kept_existing`): raw data is the record of what was fetched first, and corrections belong
+downstream.
+
+An object appears at its final key whole or not at all: on S3 it is a single conditional PUT
+(If-None-Match, so a concurrent writer cannot overwrite it either); on a local folder the bytes go
+to a hidden temporary file that is then hard-linked to the final name, which fails if it exists.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date as Date
+from typing import Any, Literal, Optional
+
+import pandas as pd
+from fsspec.core import split_protocol
+
+from stackpipes.platform.objectstore import filesystem, full_uri, is_local_filesystem
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["written", "unchanged", "kept_existing"]
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PARTITION = re.compile(r"source=(?P<source>[^/]+)/date=(?P<date>[^/]+)/[^/]+\.csv$")
+
+
+class LandingInputError(ValueError):
+    """Rows that cannot be landed: names the input and what was expected."""
+
+
+@dataclass(frozen=True)
+class LandedObject:
+    """The outcome for one (source, date) object."""
+
+    uri: str
+    source: str
+    date: str
+    rows: int
+    status: Status
+
+
+@dataclass
+class LandingReport:
+    """What one `land_raw` call did, object by object."""
+
+    objects: list[LandedObject] = field(default_factory=list)
+
+    def uris(self, status: Status) -> list[str]:
+        return [obj.uri for obj in self.objects if obj.status == status]
+
+    @property
+    def written(self) -> list[str]:
+        return self.uris("written")
+
+    @property
+    def unchanged(self) -> list[str]:
+        return self.uris("unchanged")
+
+    @property
+    def kept_existing(self) -> list[str]:
+        return self.uris("kept_existing")
+
+    def summary(self) -> str:
+        return (f"{len(self.written)} written, {len(self.unchanged)} unchanged, "
+                f"{len(self.kept_existing)} kept existing")
+
+
+def object_key(raw_root: str, source: str, date: str) -> str:
+    """The URI of the object for one source and day."""
+    return f"{raw_root.rstrip('/')}/source={source}/date={date}/{source}_{date}.csv"
+
+
+def _validate(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(rows, pd.DataFrame):
+        raise LandingInputError(f"rows: expected a pandas DataFrame, got {type(rows).__name__}")
+    if not {"source", "date"} <= set(columns):
+        raise LandingInputError(f"columns: {list(columns)} must include 'source' and 'date' (the object key)")
+    missing = [column for column in columns if column not in rows.columns]
+    if missing:
+        raise LandingInputError(
+            f"rows: missing column(s) {', '.join(missing)}; expected all of {', '.join(columns)}"
+        )
+    table = rows.loc[:, list(columns)].fillna("").astype(str)
+    bad_sources = sorted({s for s in table["source"] if not SOURCE_NAME.match(s)})
+    if bad_sources:
+        raise LandingInputError(
+            f"rows.source: {bad_sources[:5]} are not usable in an object key; expected names of "
+            "letters, digits, '.', '_' and '-'"
+        )
+    bad_dates = sorted({d for d in table["date"] if not _is_date(d)})
+    if bad_dates:
+        raise LandingInputError(f"rows.date: {bad_dates[:5]} are not dates; expected YYYY-MM-DD")
+    return table
+
+
+def _is_date(text: str) -> bool:
+    if not DATE_TEXT.match(text):
+        return False
+    try:
+        Date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_bytes(group: pd.DataFrame) -> bytes:
+    return group.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _parse_csv(data: bytes) -> pd.DataFrame:
+    # Everything as text, empty cells as "", so a round trip gives back exactly what was written.
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _content(table: pd.DataFrame, compared: Sequence[str]) -> list[tuple[str, ...]]:
+    """The rows that matter for idempotency, in a canonical order."""
+    columns = list(compared)
+    if any(c not in table.columns for c in columns):
+        return []
+    return sorted(table.loc[:, columns].itertuples(index=False, name=None))
+
+
+def _write_once(fs: Any, path: str, data: bytes) -> None:
+    """Create `path` with `data` whole, or raise FileExistsError; never replace an existing object."""
+    if is_local_filesystem(fs):
+        _write_once_local(path, data)
+    else:
+        fs.pipe_file(path, data, mode="create")  # S3: PUT with If-None-Match: *
+
+
+def _write_once_local(path: str, data: bytes) -> None:
+    folder, name = os.path.split(path)
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.partial")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)  # atomic, and fails if the final name exists
+    finally:
+        os.unlink(temporary)
+
+
+def _land_group(fs: Any, path: str, group: pd.DataFrame, compared: Sequence[str]) -> Status:
+    data = _csv_bytes(group)
+    if not fs.exists(path):
+        try:
+            _write_once(fs, path, data)
+            return "written"
+        except FileExistsError:
+            pass  # another writer landed it between the check and the write: compare with theirs
+    landed = _parse_csv(fs.cat_file(path))
+    return "unchanged" if _content(landed, compared) == _content(group, compared) else "kept_existing"
+
+
+def land_raw(
+    rows: pd.DataFrame, raw_root: str, columns: Sequence[str], volatile: Sequence[str] = (),
+    secret_name: Optional[str] = None,
+) -> LandingReport:
+    """Land `rows` (`columns`) under `raw_root`, one object per (source, date); see the module doc."""
+    table = _validate(rows, columns)
+    compared = [c for c in columns if c not in volatile]
+    fs, root = filesystem(raw_root, secret_name)
+    report = LandingReport()
+    for (source, day), group in table.groupby(["source", "date"], sort=True):
+        path = object_key(root, source, day)
+        uri = full_uri(fs, path)
+        status = _land_group(fs, path, group, compared)
+        if status == "kept_existing":
+            logger.warning("raw object %s already holds different rows; it is kept as landed", uri)
+        report.objects.append(LandedObject(uri=uri, source=source, date=day, rows=len(group), status=status))
+    return report
+
+
+def list_raw(raw_root: str, secret_name: Optional[str] = None,
+             dates: Optional[Iterable[str]] = None) -> list[str]:
+    """URIs of the landed objects under `raw_root`, sorted; only the given dates when `dates` is set."""
+    fs, root = filesystem(raw_root, secret_name)
+    wanted = set(dates) if dates is not None else None
+    found = []
+    fs.invalidate_cache()  # s3fs caches listings per process; other processes may have landed since
+    for path in fs.glob(f"{root.rstrip('/')}/source=*/date=*/*.csv"):
+        match = PARTITION.search(path)
+        if match and (wanted is None or match["date"] in wanted):
+            found.append(full_uri(fs, path))
+    return sorted(found)
+
+
+def read_raw(uris: Iterable[str], columns: Sequence[str], secret_name: Optional[str] = None) -> pd.DataFrame:
+    """The rows of the given landed objects, as text, in `columns` order."""
+    frames = []
+    filesystems: dict[str, Any] = {}  # one credential lookup per scheme, not per object
+    for uri in uris:
+        scheme = split_protocol(uri)[0] or "file"
+        if scheme not in filesystems:
+            filesystems[scheme] = filesystem(uri, secret_name)[0]
+        fs = filesystems[scheme]
+        frames.append(_parse_csv(fs.cat_file(fs._strip_protocol(uri))))
+    if not frames:
+        return pd.DataFrame({column: pd.Series(dtype=str) for column in columns})
+    return pd.concat(frames, ignore_index=True).loc[:, list(columns)]

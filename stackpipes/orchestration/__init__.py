@@ -1,1 +1,0 @@
-"""Orchestration that ZenML does not ship: Airflow without Docker, and a local GPU step operator."""

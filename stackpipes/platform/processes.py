@@ -1,0 +1,50 @@
+"""Process helpers every server of the project uses: a free port, liveness, finding our processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for private servers (tests, benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pid_alive(pid: int, process: Optional[subprocess.Popen] = None) -> bool:
+    """Whether `pid` still runs. `process`: our own Popen of it (polled, so it is reaped once).
+    Our other children are reaped here; a zombie someone else has not reaped counts as gone."""
+    if process is not None:
+        return process.poll() is None
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def processes_with_env(entry: str) -> list[int]:
+    """Processes on this machine (not this one) whose environment holds `entry` ("NAME=value"):
+    how servers that rename themselves or fork workers are found, children included."""
+    marker = entry.encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

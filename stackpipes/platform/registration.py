@@ -1,0 +1,242 @@
+"""Registering a stack file with ZenML, idempotently: create what is missing, update what changed.
+
+`stack_up` is safe to run before every pipeline run: when nothing changed it only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from stackpipes.platform.stackfile import StackFileError, StackSpec, resolve_config, resolve_env
+
+
+@dataclass
+class StackUpResult:
+    """What `stack_up` did, for printing and for tests."""
+
+    stack: str
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(not a.endswith(": unchanged") for a in self.actions)
+
+
+def _register_flavors(spec: StackSpec, client: Any, result: StackUpResult) -> None:
+    from zenml.utils import source_utils
+
+    for index, source in enumerate(spec.flavors):
+        try:
+            flavor_class = source_utils.load(source)
+        except Exception as exc:  # import errors of the user's module are reported as-is
+            raise StackFileError(spec.path, f"flavors[{index}]", f"an importable flavor class ({exc})") from None
+        flavor = flavor_class()
+        try:
+            existing = client.get_flavor_by_name_and_type(flavor.name, flavor.type)
+        except KeyError:
+            existing = None
+        if existing is not None and existing.source == source:
+            result.actions.append(f"flavor {flavor.name}: unchanged")
+            continue
+        if existing is not None:
+            # Updated in place: components registered with the flavor keep it (a flavor in use
+            # cannot be deleted), e.g. after its class moved to another module.
+            from zenml.models import FlavorUpdate
+
+            model = flavor.to_model(integration="custom", is_custom=True)
+            client.zen_store.update_flavor(
+                existing.id, FlavorUpdate(source=source, config_schema=model.config_schema)
+            )
+            result.actions.append(f"flavor {flavor.name}: updated")
+            continue
+        client.create_flavor(source=source, component_type=flavor.type)
+        result.actions.append(f"flavor {flavor.name}: registered")
+
+
+def _sync_secrets(spec: StackSpec, client: Any, result: StackUpResult) -> None:
+    for index, secret in enumerate(spec.secrets):
+        values = {
+            key: resolve_env(ref, spec.path, f"secrets[{index}].values.{key}")
+            for key, ref in secret.values.items()
+        }
+        missing = [spec.secrets[index].values[k] for k, v in values.items() if v is None]
+        if missing:
+            if secret.optional:
+                result.actions.append(f"secret {secret.name}: skipped (unset {', '.join(missing)})")
+                continue
+            raise StackFileError(
+                spec.path, f"secrets[{index}]", f"the environment variables {', '.join(missing)} to be set"
+            )
+        try:
+            existing = client.get_secret(secret.name, allow_partial_name_match=False)
+        except KeyError:
+            existing = None
+        if existing is None:
+            client.create_secret(name=secret.name, values=values)
+            result.actions.append(f"secret {secret.name}: created")
+        elif existing.secret_values != values:
+            client.update_secret(existing.id, add_or_update_values=values)
+            result.actions.append(f"secret {secret.name}: updated")
+        else:
+            result.actions.append(f"secret {secret.name}: unchanged")
+
+
+def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpResult) -> str:
+    from zenml.enums import StackComponentType
+
+    component = spec.components[ctype]
+    name = spec.component_name(ctype)
+    component_type = StackComponentType(ctype)
+    key = f"components.{ctype}"
+    config = resolve_config(component.config, spec.path, f"{key}.config")
+    try:
+        existing = client.get_stack_component(component_type, name, allow_name_prefix_match=False)
+    except KeyError:
+        existing = None
+    try:
+        if existing is None:
+            client.create_stack_component(
+                name=name, flavor=component.flavor, component_type=component_type, configuration=config
+            )
+            result.actions.append(f"{ctype} {name}: created")
+            return name
+        if existing.flavor_name != component.flavor:
+            raise StackFileError(
+                spec.path,
+                f"{key}.flavor",
+                f"'{existing.flavor_name}' (component '{name}' is registered with that flavor; "
+                f"remove it with `zenml {ctype.replace('_', '-')} delete {name}` to change it)",
+            )
+        # Keys dropped from the file are removed: ZenML merges, so they are sent as None.
+        wanted = config
+        current = dict(existing.configuration)
+        if _normalised(current) != _normalised(wanted):
+            update = {**{k: None for k in current if k not in wanted}, **wanted}
+            client.update_stack_component(name, component_type, configuration=update)
+            result.actions.append(f"{ctype} {name}: updated")
+        else:
+            result.actions.append(f"{ctype} {name}: unchanged")
+    except StackFileError:
+        raise
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise StackFileError(spec.path, key, f"a valid '{component.flavor}' {ctype} ({exc})") from None
+    return name
+
+
+def _normalised(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if v is not None}
+
+
+# The stack's label holding a fingerprint of what the last full sync registered (see `_fingerprint`).
+SYNCED_LABEL = "stackpipes_synced"
+
+
+def _fingerprint(spec: StackSpec, stack: Any) -> str:
+    """What a sync made the stack: the file (with its ${VAR} values resolved now) and each of the
+    stack's components as registered (id and last update). Equal fingerprints mean nothing to do:
+    a changed file or environment value, or a component edited by hand since, changes it."""
+    import hashlib
+    import json
+
+    components = {
+        str(ctype): [(str(c.id), str(c.updated)) for c in comps] for ctype, comps in sorted(stack.components.items())
+    }
+    wanted = {
+        "components": {k: {"flavor": c.flavor, "name": spec.component_name(k),
+                           "config": resolve_config(c.config, spec.path, f"components.{k}.config")}
+                       for k, c in spec.components.items()},
+        "flavors": spec.flavors,
+        "environment": resolve_config(spec.environment, spec.path, "environment"),
+        "registered": components,
+    }
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _already_synced(spec: StackSpec, client: Any) -> Optional[Any]:
+    """The registered stack when the last sync from this same file left it as it is now."""
+    if spec.secrets:
+        return None  # secret values come from the environment: always compared by the full sync
+    try:
+        stack = client.get_stack(spec.name, allow_name_prefix_match=False)
+    except KeyError:
+        return None
+    return stack if (stack.labels or {}).get(SYNCED_LABEL) == _fingerprint(spec, stack) else None
+
+
+def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
+    """Make the registered stack match the file; activate it.
+
+    Before every run this is one read: when the stack still is what the last sync from the same
+    file made it, nothing else is looked at. Otherwise every flavor, secret and component is
+    compared and brought in line."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    client = Client()
+    result = StackUpResult(stack=spec.name)
+    if _already_synced(spec, client) is not None:
+        result.actions.append(f"stack {spec.name}: unchanged")
+        if activate and client.active_stack_model.name != spec.name:
+            client.activate_stack(spec.name)
+            result.actions.append(f"stack {spec.name}: activated")
+        return result
+    _register_flavors(spec, client, result)
+    _sync_secrets(spec, client, result)
+    names = {ctype: _sync_component(spec, ctype, client, result) for ctype in spec.components}
+    wanted = {StackComponentType(ctype): name for ctype, name in names.items()}
+
+    try:
+        stack = client.get_stack(spec.name, allow_name_prefix_match=False)
+    except KeyError:
+        stack = None
+    if stack is None:
+        client.create_stack(name=spec.name, components=wanted)
+        result.actions.append(f"stack {spec.name}: created")
+    else:
+        registered = {ctype: comps[0].name for ctype, comps in stack.components.items() if comps}
+        if registered != wanted:
+            removed = {ctype: [] for ctype in registered if ctype not in wanted}
+            client.update_stack(spec.name, component_updates={**removed, **wanted})
+            result.actions.append(f"stack {spec.name}: updated")
+        else:
+            result.actions.append(f"stack {spec.name}: unchanged")
+    environment = resolve_config(spec.environment, spec.path, "environment")
+    environment = {key: str(value) for key, value in environment.items()}
+    current = client.get_stack(spec.name, allow_name_prefix_match=False).environment or {}
+    if current != environment:
+        # ZenML merges: variables dropped from the file are sent as None to remove them.
+        client.update_stack(spec.name, environment={**{k: None for k in current if k not in environment}, **environment})
+        result.actions.append(f"stack {spec.name}: environment updated")
+    synced = client.get_stack(spec.name, allow_name_prefix_match=False)
+    fingerprint = _fingerprint(spec, synced)
+    if (synced.labels or {}).get(SYNCED_LABEL) != fingerprint:
+        client.update_stack(spec.name, labels={**(synced.labels or {}), SYNCED_LABEL: fingerprint})
+    if activate and client.active_stack_model.name != spec.name:
+        client.activate_stack(spec.name)
+        result.actions.append(f"stack {spec.name}: activated")
+    return result
+
+
+def registered_stacks() -> tuple[list[str], str]:
+    """Names of the registered stacks and the active one."""
+    from zenml.client import Client
+
+    client = Client()
+    names = [s.name for s in client.list_stacks(size=1000).items]
+    return names, client.active_stack_model.name
+
+
+def bring_up(spec: StackSpec, activate: bool = True, echo: Any = print) -> StackUpResult:
+    """Everything a command needs before it touches ZenML: the stack's services started (before
+    ZenML is imported: the client reads its store then), ZenML booted, the stack registered
+    (idempotently) and activated. `echo` gets one line per service started."""
+    if spec.services:
+        from stackpipes.platform.services import ensure
+
+        for line in ensure(spec.services):
+            echo(f"  {line}")
+    from stackpipes.platform.env import boot_zenml
+
+    boot_zenml()
+    return stack_up(spec, activate=activate)

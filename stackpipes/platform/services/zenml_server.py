@@ -1,0 +1,63 @@
+"""The local ZenML server (the dashboard) on 127.0.0.1, and the client's login to it.
+
+Nothing here imports ZenML: the ZenML client must read its configuration after the server login.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from stackpipes.platform.env import configure_environment
+
+
+def zenml_port() -> int:
+    return int(os.environ.get("STACKPIPES_ZENML_PORT", "8237"))
+
+
+def zenml_url() -> str:
+    return f"http://127.0.0.1:{zenml_port()}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=3) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def zenml_client_uses_server() -> bool:
+    """Whether this project's ZenML client is logged in to the running local server."""
+    configure_environment()
+    config = Path(os.environ["ZENML_CONFIG_PATH"]) / "config.yaml"
+    if not config.exists():
+        return False
+    store = (yaml.safe_load(config.read_text()) or {}).get("store") or {}
+    return store.get("type") == "rest" and str(store.get("url", "")).rstrip("/") == zenml_url() and _answers(zenml_url())
+
+
+def _zenml_cli() -> str:
+    return str(Path(sys.executable).parent / "zenml")
+
+
+def up() -> str:
+    """Start the local ZenML server (dashboard) on 127.0.0.1 and log the client in to it."""
+    if zenml_client_uses_server():
+        return zenml_url()
+    configure_environment()
+    command = [_zenml_cli(), "login", "--local", "--ip-address", "127.0.0.1", "--port", str(zenml_port())]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"could not start the local ZenML server: {(result.stderr or result.stdout)[-1500:]}")
+    return zenml_url()
+
+
+def down() -> int:
+    configure_environment()
+    return subprocess.call([_zenml_cli(), "logout", "--local"], stdout=subprocess.DEVNULL)

@@ -1,0 +1,49 @@
+"""Shared registry steps: read the production model, promote a new one only if it beats it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from zenml import get_step_context, log_metadata, step
+from zenml.enums import ModelStages
+from zenml.logger import get_logger
+
+import materializers.core  # noqa: F401  (registers the shared materializers)
+from stackpipes.core.policy import promotion_verdict
+from stackpipes.core.registry import mirror_to_model_registry, production_info
+from stackpipes.core.types import ModelEvaluation, ProductionInfo, PromotionResult
+
+logger = get_logger(__name__)
+
+
+@step(enable_cache=False)
+def fetch_production_model(
+    model_name: str, model_artifact: str, metric: str
+) -> Annotated[ProductionInfo, "production_model"]:
+    """Never cached: the production version changes between runs."""
+    return production_info(model_name, model_artifact, metric)
+
+
+@step(enable_cache=False)
+def promote_if_better(evaluation: ModelEvaluation) -> Annotated[PromotionResult, "promotion"]:
+    """Set this run's model version to production when the verdict says so."""
+    model = get_step_context().model
+    promote, reason = promotion_verdict(evaluation)
+    result = PromotionResult(
+        promoted=promote,
+        reason=reason,
+        metric=evaluation.metric,
+        challenger=evaluation.challenger,
+        production=evaluation.production,
+        model_version=str(model.version) if model else None,
+    )
+    if promote:
+        if model is None:
+            raise ValueError("promotion needs the pipeline to declare a ZenML Model")
+        model.set_stage(ModelStages.PRODUCTION, force=True)
+        result.registry_version = mirror_to_model_registry(model.name, evaluation, str(model.version))
+    log_metadata({"promoted": promote, "promotion_reason": reason})
+    if model is not None:
+        log_metadata({"promoted": promote, "promotion_reason": reason}, infer_model=True)
+    logger.info("Promotion: %s (%s)", promote, reason)
+    return result

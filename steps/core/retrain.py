@@ -1,0 +1,32 @@
+"""Shared retrain decision: applies the configured RetrainPolicy to score, drift and registry state.
+
+Never cached: the cooldown rule depends on the time of the run. The decision is data, so it works
+on orchestrators that run a static DAG (Airflow): the training step reads it and skips work.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+import materializers.core  # noqa: F401  (registers the shared materializers)
+from stackpipes.core.policy import RetrainPolicy
+from stackpipes.core.types import DriftSummary, MetricScore, ProductionInfo, RetrainDecision
+
+logger = get_logger(__name__)
+
+
+@step(enable_cache=False)
+def decide_retrain(
+    score: Optional[MetricScore],
+    drift: Optional[DriftSummary],
+    n_samples: int,
+    production: ProductionInfo,
+    policy: Optional[RetrainPolicy] = None,
+) -> Annotated[RetrainDecision, "retrain_decision"]:
+    decision = (policy or RetrainPolicy()).decide(score, drift, n_samples, production)
+    logger.info("Retrain: %s (%s)", decision.retrain, "; ".join(decision.reasons))
+    log_metadata({"retrain": decision.retrain, "reasons": "; ".join(decision.reasons)})
+    return decision

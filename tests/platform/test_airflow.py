@@ -1,0 +1,150 @@
+"""chat_forecast on a real Airflow 3 started from the project's files (no mocks, no Docker).
+
+One module-scoped deployment: a private state folder, ZenML server and Airflow ports, and a
+fresh PostgreSQL database for Airflow's metadata; everything is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from stackpipes.platform.flavors.airflow.api_client import AirflowAPI
+from stackpipes.platform.processes import free_port
+from stackpipes.platform.services import airflow_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    state = tmp_path_factory.mktemp("airflow-state")
+    database = f"stackpipes_airflow_test_{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "STACKPIPES_HOME": str(state), "STACKPIPES_REPORTS": str(state / "reports"),
+           "STACKPIPES_ZENML_PORT": str(free_port()), "STACKPIPES_AIRFLOW_PORT": str(free_port()),
+           "STACKPIPES_AIRFLOW_DB": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"}
+    env.pop("ZENML_CONFIG_PATH", None)
+    env.pop("STACKPIPES_INTEGRATIONS", None)
+
+    def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    try:
+        yield cli, env, state
+    finally:
+        down = cli("airflow", "down", timeout=120)
+        cli("dashboard", "--stop", timeout=120)
+        airflow_server.drop_database(env["STACKPIPES_AIRFLOW_DB"])
+        assert down.returncode == 0, down.stderr
+        assert airflow_server.processes_with_home(state / "airflow") == [], "Airflow processes left running"
+
+
+@pytest.fixture(scope="module")
+def first_run(deployment):
+    cli, env, state = deployment
+    started = time.perf_counter()
+    result = cli("--stack", "airflow", "--pipeline", "chat_forecast")
+    return result, time.perf_counter() - started
+
+
+def api(env: dict[str, str]) -> AirflowAPI:
+    return AirflowAPI(f"http://127.0.0.1:{env['STACKPIPES_AIRFLOW_PORT']}")
+
+
+def test_chat_forecast_runs_through_airflow(deployment, first_run):
+    cli, env, state = deployment
+    result, seconds = first_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Airflow DAG run chat_forecast/" in result.stdout
+    assert "': completed" in result.stdout and "forecast CSV:" in result.stdout
+
+    airflow = api(env)
+    runs = airflow._request("GET", "/api/v2/dags/chat_forecast/dagRuns")["dag_runs"]
+    assert [r["state"] for r in runs] == ["success"]
+    tasks = airflow.task_instances("chat_forecast", runs[0]["dag_run_id"])
+    assert len(tasks) == 15 and {t["state"] for t in tasks} == {"success"}
+    assert {t["operator"] for t in tasks} == {"BashOperator"}
+
+
+def test_tasks_fork_their_step_from_the_warm_step_worker(deployment, first_run):
+    cli, env, state = deployment
+    airflow = api(env)
+    run_id = airflow._request("GET", "/api/v2/dags/chat_forecast/dagRuns")["dag_runs"][0]["dag_run_id"]
+    log = airflow.task_log("chat_forecast", run_id, "hourly_series", 1)
+    assert "runs in a fork of the warm worker" in log  # not the fallback to a new interpreter
+    assert "Step `hourly_series` has finished" in log  # the step's own output reaches the task log
+    server_log = (state / "airflow" / "logs" / "step-server.log").read_text()
+    assert server_log.count(": pid ") >= 2 * 15  # every step started and exited in a fork
+    socket_path = state / "airflow" / "step-server" / "step.sock"
+    assert oct(socket_path.parent.stat().st_mode)[-3:] == "700"
+    assert oct(socket_path.stat().st_mode)[-3:] == "600"
+
+
+def test_the_dag_bundle_holds_no_credentials(deployment, first_run):
+    cli, env, state = deployment
+    bundle = state / "airflow" / "dags" / "chat_forecast.zip"  # stable id: one file per pipeline
+    assert sorted(p.name for p in bundle.parent.glob("*.zip")) == ["chat_forecast.zip"]
+    with zipfile.ZipFile(bundle) as archive:
+        config = json.loads(archive.read("config.json"))
+    assert config["id"] == "chat_forecast"
+    from stackpipes.platform.flavors.airflow.dag_generator import is_sensitive
+
+    for task in config["tasks"]:
+        assert not [key for key in task["environment"] if is_sensitive(key)]
+        assert task["working_dir"] == str(ROOT) and task["command"][0] == sys.executable
+    # The JWT secret that signs Airflow's task tokens is in the state folder only.
+    secret = (state / "airflow" / "jwt_secret").read_text().strip()
+    assert secret and secret not in bundle.read_bytes().decode("latin-1")
+    assert oct((state / "airflow" / "jwt_secret").stat().st_mode)[-3:] == "600"
+
+
+def test_a_cleared_task_of_a_finished_run_succeeds_again(deployment, first_run):
+    """Airflow re-running a task whose step already succeeded must not hit EntityExistsError."""
+    cli, env, state = deployment
+    airflow = api(env)
+    run_id = airflow._request("GET", "/api/v2/dags/chat_forecast/dagRuns")["dag_runs"][0]["dag_run_id"]
+    airflow._request("POST", "/api/v2/dags/chat_forecast/clearTaskInstances", {
+        "dag_run_id": run_id, "task_ids": ["decide_retrain"], "dry_run": False, "only_failed": False,
+        "reset_dag_runs": True, "include_downstream": False,
+    })
+    deadline = time.monotonic() + 300
+    state_now = None
+    while time.monotonic() < deadline:
+        task = next(t for t in airflow.task_instances("chat_forecast", run_id) if t["task_id"] == "decide_retrain")
+        state_now = task["state"]
+        if state_now in ("success", "failed") and task["try_number"] >= 2:
+            break
+        time.sleep(2)
+    assert state_now == "success"
+    log = airflow.task_log("chat_forecast", run_id, "decide_retrain", task["try_number"])
+    assert "already succeeded in this pipeline run" in log
+
+
+def test_a_failing_step_fails_the_command_with_its_log(deployment, first_run, tmp_path):
+    cli, env, state = deployment
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "configs" / "chat_forecast.yaml").read_text().replace(
+        "data/samples/telegram_export.json", str(tmp_path / "missing_export.json")))
+    result = cli("--stack", "airflow", "--pipeline", "chat_forecast", "--config", str(bad))
+    assert result.returncode == 1
+    assert "failed in task 'ingest_telegram'" in result.stderr
+    assert "missing_export.json" in result.stderr  # the step's own error, from the task log
+
+
+def test_schedule_deploys_a_cron_dag(deployment, first_run):
+    cli, env, state = deployment
+    result = cli("--stack", "airflow", "--pipeline", "chat_forecast", "--schedule", "1 0 * * *")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "chat_forecast_scheduled" in result.stdout
+    dag = api(env).dag("chat_forecast_scheduled")
+    assert dag is not None and dag["timetable_summary"] == "1 0 * * *" and not dag["is_paused"]
+    api(env)._request("PATCH", "/api/v2/dags/chat_forecast_scheduled", {"is_paused": True})
