@@ -166,8 +166,8 @@ def main() -> None:
     print(f"project overhead / trimmed floor:     {ratio['cold']:7.2f}x {ratio['cached']:7.2f}x   (target <= 1.1x)")
     for label, run_result in (("cold", cold), ("cached", cached)):
         p = run_result["phases"]
-        print(f"  {label} overhead: start-up+compile {p['startup_compile_and_exit']:.1f} s, stack registration "
-              f"{p['stack_registration']:.1f} s, per-step bookkeeping {p['step_bookkeeping']:.1f} s")
+        print(f"  {label} overhead: start-up+compile {p['startup_compile_and_exit']:.1f} s, store connection + stack "
+              f"registration {p['stack_registration']:.1f} s, per-step bookkeeping {p['step_bookkeeping']:.1f} s")
     print("slowest step bodies (cold):")
     for name, seconds in sorted(cold["steps"].items(), key=lambda kv: -kv[1])[:6]:
         print(f"  {name:<24} {seconds:6.2f} s")

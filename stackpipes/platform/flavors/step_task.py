@@ -1,7 +1,7 @@
 """Run one ZenML step: `python -m stackpipes.platform.flavors.step_task ARGS`.
 
 The command every out-of-process step runs (Airflow tasks, the local GPU step operator). When
-$STACKPIPES_STEP_SERVER names a running step server (`run.py airflow up` starts one for Airflow's
+$STACKPIPES_STEP_SERVER names a running warm step worker (`run.py airflow up` starts one for Airflow's
 tasks), the step runs in a fork of that warm worker, which has ZenML imported already; this
 process only hands over its arguments, environment and output, and exits with the step's status
 (see the step_worker package). Otherwise, or when the server declines, the step runs here: the project's
@@ -26,7 +26,7 @@ def main() -> None:
 
 
 def run_in_process() -> None:
-    """Run the step given by sys.argv in this process (also what a step server's child runs)."""
+    """Run the step given by sys.argv in this process (also what a warm step worker's child runs)."""
     root = Path(__file__).resolve().parents[3]  # the project folder: stackpipes/platform/flavors/..
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))

@@ -23,7 +23,7 @@ from stackpipes.platform.flavors.step_worker.protocol import (
 def run_on_server(
     args: List[str], target: str = DEFAULT_TARGET, path: Optional[str] = None, quiet: bool = False
 ) -> Optional[int]:
-    """Run `target` with argv `[sys.argv[0], *args]` in a fork of the step server.
+    """Run `target` with argv `[sys.argv[0], *args]` in a fork of the warm step worker.
 
     Returns the exit status, or None when the caller should run it itself (no server configured
     or reachable, or the server declined: it says why on stderr).

@@ -15,7 +15,7 @@ DEFAULT_TARGET = "stackpipes.platform.flavors.step_task:run_in_process"
 
 
 def note(message: str) -> None:
-    print(f"[stackpipes step server] {message}", file=sys.stderr, flush=True)
+    print(f"[stackpipes warm step worker] {message}", file=sys.stderr, flush=True)
 
 
 def send_request(sock: socket.socket, request: Dict[str, Any], fds: List[int]) -> None:

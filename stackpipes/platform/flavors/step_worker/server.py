@@ -188,7 +188,7 @@ class StepServer:
             raise RuntimeError(f"socket path too long for a Unix socket: {self.path}")
         if self.path.exists() or self.path.is_symlink():
             if ping(str(self.path)):
-                raise RuntimeError(f"a step server already answers at {self.path}")
+                raise RuntimeError(f"a warm step worker already answers at {self.path}")
             self.path.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
@@ -484,7 +484,7 @@ def _step_label(argv: List[str]) -> str:
 
 
 def _log(message: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} step server: {message}", file=sys.stderr, flush=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} warm step worker: {message}", file=sys.stderr, flush=True)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
