@@ -208,11 +208,17 @@ def _stack_pipeline_config(args: argparse.Namespace):
     spec = load_stack_file(stack_path(args.stack))
     entry = PIPELINES[args.pipeline]
     config = Path(args.config) if args.config else PROJECT_ROOT / entry.default_config
-    if not config.is_file():
-        raise FileNotFoundError(f"config file not found: {config}")
+    from stackpipes.platform.runconfig import load_run_config
+
+    load_run_config(config)  # refuses a missing file, bad YAML and inline credentials
     # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
     os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
     return spec, entry, config
+
+
+# Failures a user can fix (a malformed stack file, a bad export, data that breaks its contract):
+# one readable `error:` line, exit code 1; ZenML's traceback stays in the step's log.
+EXPECTED_ERRORS = (ValueError, FileNotFoundError, KeyError, RuntimeError)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -221,6 +227,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not action.endswith(": unchanged"):
             print(f"  {action}")
     from zenml.client import Client
+
+    from stackpipes.platform.env import quiet_console_tracebacks
+
+    quiet_console_tracebacks(EXPECTED_ERRORS)
 
     options: dict = {"config_path": str(config)}
     if spec.settings:
@@ -308,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.stack and args.pipeline):
             parser.error("give --stack and --pipeline, or a COMMAND")
         return cmd_run(args)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
+    except EXPECTED_ERRORS as exc:
         # Expected failures (bad stack file, bad input data, failed data checks) end with a
         # readable message; ZenML has already logged the failing step's traceback.
         print(f"error: {describe_error(exc, args)}", file=sys.stderr)

@@ -97,3 +97,22 @@ def save_tiny_causal_lm(folder: Path) -> str:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
+
+
+def step_log_text(step_name: str) -> str:
+    """What the newest run's `step_name` wrote to its log in the store (ZenML's artifact log store)."""
+    from stackpipes.platform.env import boot_zenml
+
+    boot_zenml()
+    from zenml.client import Client
+
+    client = Client()
+    run = client.list_pipeline_runs(sort_by="desc:created", size=1, hydrate=True).items[0]
+    step = client.get_run_step(run.steps[step_name].id, hydrate=True)
+    store_path = Path(client.active_stack.artifact_store.path)
+    texts = []
+    for logs in step.log_collection or []:
+        uri = Path(str(logs.uri))
+        files = [uri] if uri.is_file() else sorted(uri.rglob("*")) if uri.is_dir() else []
+        texts += [f.read_text(errors="replace") for f in files if f.is_file() and store_path in f.parents]
+    return "\n".join(texts)

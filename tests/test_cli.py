@@ -67,6 +67,10 @@ def test_bad_export_ends_with_one_readable_error(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and str(bad) in last and "malformed JSON at line 1" in last
+    assert "Traceback" not in result.stdout + result.stderr  # the traceback stays in the step's log
+    from tests.support import step_log_text
+
+    assert "Traceback" in step_log_text("ingest_telegram") and "malformed JSON" in step_log_text("ingest_telegram")
 
 
 def test_a_typo_in_a_structured_parameter_fails_before_the_first_step(tmp_path):
@@ -100,3 +104,32 @@ def test_systems_bring_their_own_commands():
     assert result.returncode == 1 and result.stderr.strip().startswith("error: --sign 'ophiuchus': expected one of")
     result = run_cli("generate", "--sign", "leo", "--n", "100000")
     assert result.returncode == 1 and "--n 100000: expected 1 to" in result.stderr
+
+
+def test_the_state_folder_and_its_databases_are_private(tmp_path):
+    import stat
+
+    home = tmp_path / "state"
+    home.mkdir(mode=0o755)  # a folder someone made world-readable
+    env = {k: v for k, v in os.environ.items() if k not in ("ZENML_CONFIG_PATH", "STACKPIPES_REPORTS")}
+    env["STACKPIPES_HOME"] = str(home)
+    result = subprocess.run([sys.executable, "run.py", "stack", "up", "local"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    databases = list(home.glob("zenml/local_stores/*/zenml.db"))
+    assert databases and all(stat.S_IMODE(db.stat().st_mode) == 0o600 for db in databases)
+
+
+def test_two_first_runs_at_once_on_a_new_state_folder_both_succeed(tmp_path):
+    """One creates the stores and registers the stack, the other waits for it (a lock in the state
+    folder); before, the second died creating MLflow's SQLite schema a second time."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ZENML_CONFIG_PATH",)}
+    env.update({"STACKPIPES_HOME": str(tmp_path / "state"), "STACKPIPES_REPORTS": str(tmp_path / "reports")})
+    command = [sys.executable, "run.py", "--stack", "local", "--pipeline", "chat_forecast"]
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output[-3000:]
+        assert "Traceback" not in output and ": completed" in output

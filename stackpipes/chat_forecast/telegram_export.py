@@ -39,7 +39,10 @@ def flatten_text(text: Any) -> str:
     if isinstance(text, str):
         return text
     if isinstance(text, list):
-        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in text)
+        return "".join(
+            part if isinstance(part, str) else str(part.get("text", "")) if isinstance(part, dict) else str(part)
+            for part in text
+        )
     return str(text)
 
 
@@ -61,29 +64,74 @@ def _timestamp(message: dict[str, Any], unix_key: str, iso_key: str) -> Optional
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _load(source: Union[str, Path, bytes]) -> tuple[Any, str]:
+# Detection is trusted only when the decoded text reads as text (charset-normalizer's "chaos",
+# the share of odd characters, at most MAX_CHAOS), reads as a language (coherence above 0), and no
+# encoding that decodes it differently comes close on both (chaos within CHAOS_MARGIN, coherence
+# within COHERENCE_MARGIN).
+MAX_CHAOS = 0.1
+CHAOS_MARGIN = 0.02
+COHERENCE_MARGIN = 0.1
+
+
+def decode_export(data: bytes, name: str) -> tuple[str, Optional[str]]:
+    """The export's text, decoded strictly: UTF-8 (Telegram Desktop writes it), else an encoding
+    detected without doubt (e.g. an export re-saved as cp1251), else an ExportError. The second
+    value names the detected encoding when it was not UTF-8."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        where = f"invalid UTF-8 byte 0x{data[exc.start]:02x} at offset {exc.start}"
+    replaced = data.decode("utf-8", errors="replace")
+    invalid = replaced.count("\ufffd")
+    if sum(1 for char in replaced if ord(char) > 127) - invalid > invalid:
+        # More valid multi-byte UTF-8 than broken bytes: a UTF-8 file with damage, which any
+        # single-byte code page would "decode" into mojibake. Never guessed.
+        raise ExportError(
+            f"{name}: not UTF-8 ({where}; {invalid} invalid byte sequence(s) in otherwise UTF-8 text); "
+            "nothing was stored: the file is damaged, export the chat again"
+        )
+    from charset_normalizer import from_bytes
+
+    matches = [m for m in from_bytes(data) if m.chaos <= MAX_CHAOS]
+    if matches:
+        best = matches[0]  # charset-normalizer's ranking: least chaos, then most coherence
+        rivals = [m for m in matches[1:] if m.chaos <= best.chaos + CHAOS_MARGIN
+                  and m.coherence >= best.coherence - COHERENCE_MARGIN and str(m) != str(best)]
+        if best.coherence > 0 and not rivals:
+            return str(best), best.encoding
+    found = ", ".join(m.encoding for m in matches[:3]) or "none that reads as text"
+    raise ExportError(
+        f"{name}: not UTF-8 ({where}) and its encoding cannot be told for sure (candidates: {found}); "
+        "nothing was stored: export the chat again (Telegram Desktop writes UTF-8) or convert the file to UTF-8"
+    )
+
+
+def _load(source: Union[str, Path, bytes], name: Optional[str] = None) -> tuple[Any, str, Optional[str]]:
     if isinstance(source, bytes):
-        name, text = "<bytes>", source.decode("utf-8", errors="replace")
+        name, data = name or "<bytes>", source
     else:
         path = Path(source)
-        name = str(path)
+        name = name or str(path)
         if not path.is_file():
             raise ExportError(f"{name}: export file not found")
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
+    text, encoding = decode_export(data, name)
     if not text.strip():
         raise ExportError(f"{name}: the file is empty; export contains no messages")
     try:
-        return json.loads(text), name
+        return json.loads(text), name, encoding
     except json.JSONDecodeError as exc:
         raise ExportError(f"{name}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
-def parse_export(source: Union[str, Path, bytes]) -> ParsedMessages:
-    """Read a Telegram Desktop export (`result.json`) into the message table."""
-    data, name = _load(source)
+def parse_export(source: Union[str, Path, bytes], name: Optional[str] = None) -> ParsedMessages:
+    """Read a Telegram Desktop export (`result.json`, a path or its bytes) into the message table."""
+    data, name, encoding = _load(source, name)
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise ExportError(f"{name}: not a Telegram Desktop export (expected an object with a 'messages' list)")
     warnings: list[str] = []
+    if encoding is not None:
+        warnings.append(f"not UTF-8: decoded as {encoding} (detected without doubt); the raw bytes are kept as they are")
     rows, bad_id, bad_date, service = [], [], [], 0
     for position, message in enumerate(data["messages"]):
         if not isinstance(message, dict):

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Optional, Union
 
 from stackpipes.platform.env import PROJECT_ROOT
+from stackpipes.platform.processes import require_free_port
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ class SiteServer:
         handler: Callable[..., BaseHTTPRequestHandler],
         host: str = DEFAULT_HOST,
         port: int = 0,
+        port_variable: Optional[str] = None,
     ):
         self._handler, self._host, self._port = handler, host, port
+        self._port_variable = port_variable  # names what moves a fixed port, for the error
         self._server: Optional[_QuietServer] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -85,6 +88,8 @@ class SiteServer:
         return {name: f"{self.url}/{name}" for name in names}
 
     def start(self) -> SiteServer:
+        if self._port and self._port_variable:
+            require_free_port(self._port, self._port_variable, "bundled sample sites' server", self._host)
         self._server = _QuietServer((self._host, self._port), self._handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -122,6 +127,7 @@ def serve_folder(
     host: str = DEFAULT_HOST,
     port: int = 0,
     handler: type[SimpleHTTPRequestHandler] = QuietFileHandler,
+    port_variable: Optional[str] = None,
 ) -> SiteServer:
     """A server (not yet started: use `with`) for the files under `folder`; port 0 picks a free one.
 
@@ -130,7 +136,7 @@ def serve_folder(
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"folder: expected an existing folder to serve, got {str(root)!r}")
-    return SiteServer(functools.partial(handler, directory=str(root)), host, port)
+    return SiteServer(functools.partial(handler, directory=str(root)), host, port, port_variable)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +24,25 @@ def state_dir() -> Path:
     return Path(os.environ.get("STACKPIPES_HOME", PROJECT_ROOT / ".stackpipes")).resolve()
 
 
+# Databases the project's state folder holds: ZenML's store (secrets included, base64-encoded)
+# and MLflow's. Paths below the state folder.
+STATE_DATABASES = ("zenml/local_stores/*/*.db", "mlflow-server/*.db", "*/*.db")
+
+
+def secure_state() -> Path:
+    """The state folder, created private (700) or made private if it is not, and the databases in
+    it readable by their owner only (600). Called before ZenML opens its store and after."""
+    root = state_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    if root.stat().st_mode & 0o077 and root.stat().st_uid == os.getuid():
+        root.chmod(0o700)
+    for pattern in STATE_DATABASES:
+        for database in root.glob(pattern):
+            if database.stat().st_mode & 0o077 and database.stat().st_uid == os.getuid():
+                database.chmod(0o600)
+    return root
+
+
 def reports_dir() -> Path:
     """Where human-facing copies of reports (drift HTML, forecasts) are written."""
     path = Path(os.environ.get("STACKPIPES_REPORTS", PROJECT_ROOT / "reports")).resolve()
@@ -36,6 +56,7 @@ def configure_environment() -> None:
     A user with their own ZenML server keeps it: an explicit ZENML_CONFIG_PATH or ZENML_STORE_URL
     wins over the project-local default.
     """
+    secure_state()
     if "ZENML_CONFIG_PATH" not in os.environ and "ZENML_STORE_URL" not in os.environ:
         os.environ["ZENML_CONFIG_PATH"] = str(state_dir() / "zenml")
     defaults = {
@@ -153,3 +174,28 @@ def lean_mlflow_cleanup() -> None:
 
     MLFlowExperimentTracker.disable_autologging = disable_loaded_autologging  # type: ignore[method-assign]
     MLFlowExperimentTracker._stackpipes_lean = True  # type: ignore[attr-defined]
+
+
+def quiet_console_tracebacks(expected: tuple[type[BaseException], ...]) -> None:
+    """On the console, a step that fails with one of the `expected` errors (a user can fix: bad
+    input, a failed data check) shows its one-line message, not ZenML's traceback. The traceback
+    still goes to the step's log in the store (ZenML's log handler gets the record unchanged); an
+    unexpected error keeps its traceback on the console too. For the CLI process only."""
+    import copy
+
+    from zenml.logger import ZenMLConsoleHandler
+
+    if getattr(ZenMLConsoleHandler, "_stackpipes_quiet", None) == expected:
+        return
+    original = getattr(ZenMLConsoleHandler, "_stackpipes_format", ZenMLConsoleHandler.format)
+
+    def format_without_expected_traceback(self: ZenMLConsoleHandler, record: Any) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, expected):
+            record = copy.copy(record)  # the step log's handler still sees the traceback
+            record.exc_info, record.exc_text = None, None
+        return original(self, record)
+
+    ZenMLConsoleHandler._stackpipes_format = original  # type: ignore[attr-defined]
+    ZenMLConsoleHandler.format = format_without_expected_traceback  # type: ignore[method-assign]
+    ZenMLConsoleHandler._stackpipes_quiet = expected  # type: ignore[attr-defined]

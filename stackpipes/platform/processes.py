@@ -48,3 +48,25 @@ def processes_with_env(entry: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+class PortInUseError(RuntimeError):
+    """A server of the project cannot listen where it is told to: names the port and its variable."""
+
+
+def require_free_port(port: int, variable: str, what: str, host: str = "127.0.0.1") -> None:
+    """Refuse, in one line, to start `what` on a port something else already listens on."""
+    import errno
+
+    with socket.socket() as sock:
+        # As the servers bind: connections of a server just stopped (TIME_WAIT) do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUseError(
+                f"port {port} on {host} is already in use, so the {what} cannot start there: "
+                f"stop what listens on it or set {variable} to a free port"
+            ) from None

@@ -5,10 +5,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from stackpipes.platform.stackfile import StackFileError, StackSpec, resolve_config, resolve_env
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -17,6 +22,8 @@ class StackUpResult:
 
     stack: str
     actions: list[str] = field(default_factory=list)
+    # How to take back each change made so far, newest last: a failing sync applies none of the file.
+    undo: list[tuple[str, Callable[[], Any]]] = field(default_factory=list, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -48,9 +55,12 @@ def _register_flavors(spec: StackSpec, client: Any, result: StackUpResult) -> No
             client.zen_store.update_flavor(
                 existing.id, FlavorUpdate(source=source, config_schema=model.config_schema)
             )
+            previous = FlavorUpdate(source=existing.source, config_schema=existing.config_schema)
+            result.undo.append((f"flavor {flavor.name}", lambda i=existing.id, u=previous: client.zen_store.update_flavor(i, u)))
             result.actions.append(f"flavor {flavor.name}: updated")
             continue
-        client.create_flavor(source=source, component_type=flavor.type)
+        created = client.create_flavor(source=source, component_type=flavor.type)
+        result.undo.append((f"flavor {flavor.name}", lambda i=created.id: client.delete_flavor(str(i))))
         result.actions.append(f"flavor {flavor.name}: registered")
 
 
@@ -73,10 +83,15 @@ def _sync_secrets(spec: StackSpec, client: Any, result: StackUpResult) -> None:
         except KeyError:
             existing = None
         if existing is None:
-            client.create_secret(name=secret.name, values=values)
+            created = client.create_secret(name=secret.name, values=values)
+            result.undo.append((f"secret {secret.name}", lambda i=created.id: client.delete_secret(str(i))))
             result.actions.append(f"secret {secret.name}: created")
         elif existing.secret_values != values:
             client.update_secret(existing.id, add_or_update_values=values)
+            previous = dict(existing.secret_values)
+            added = [key for key in values if key not in previous]
+            result.undo.append((f"secret {secret.name}", lambda i=existing.id, v=previous, a=added: client.update_secret(
+                i, add_or_update_values=v, remove_values=a)))
             result.actions.append(f"secret {secret.name}: updated")
         else:
             result.actions.append(f"secret {secret.name}: unchanged")
@@ -99,6 +114,7 @@ def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpRes
             client.create_stack_component(
                 name=name, flavor=component.flavor, component_type=component_type, configuration=config
             )
+            result.undo.append((f"{ctype} {name}", lambda: client.delete_stack_component(name, component_type)))
             result.actions.append(f"{ctype} {name}: created")
             return name
         if existing.flavor_name != component.flavor:
@@ -114,6 +130,9 @@ def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpRes
         if _normalised(current) != _normalised(wanted):
             update = {**{k: None for k in current if k not in wanted}, **wanted}
             client.update_stack_component(name, component_type, configuration=update)
+            back = {**{k: None for k in wanted if k not in current}, **current}
+            result.undo.append((f"{ctype} {name}", lambda: client.update_stack_component(
+                name, component_type, configuration=back)))
             result.actions.append(f"{ctype} {name}: updated")
         else:
             result.actions.append(f"{ctype} {name}: unchanged")
@@ -164,23 +183,11 @@ def _already_synced(spec: StackSpec, client: Any) -> Optional[Any]:
     return stack if (stack.labels or {}).get(SYNCED_LABEL) == _fingerprint(spec, stack) else None
 
 
-def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
-    """Make the registered stack match the file; activate it.
-
-    Before every run this is one read: when the stack still is what the last sync from the same
-    file made it, nothing else is looked at. Otherwise every flavor, secret and component is
-    compared and brought in line."""
-    from zenml.client import Client
+def _full_sync(spec: StackSpec, client: Any, result: StackUpResult) -> None:
+    """Every flavor, secret and component compared with the file and brought in line; each
+    change leaves its undo in `result.undo`."""
     from zenml.enums import StackComponentType
 
-    client = Client()
-    result = StackUpResult(stack=spec.name)
-    if _already_synced(spec, client) is not None:
-        result.actions.append(f"stack {spec.name}: unchanged")
-        if activate and client.active_stack_model.name != spec.name:
-            client.activate_stack(spec.name)
-            result.actions.append(f"stack {spec.name}: activated")
-        return result
     _register_flavors(spec, client, result)
     _sync_secrets(spec, client, result)
     names = {ctype: _sync_component(spec, ctype, client, result) for ctype in spec.components}
@@ -192,12 +199,16 @@ def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
         stack = None
     if stack is None:
         client.create_stack(name=spec.name, components=wanted)
+        result.undo.append((f"stack {spec.name}", lambda: client.delete_stack(spec.name)))
         result.actions.append(f"stack {spec.name}: created")
     else:
         registered = {ctype: comps[0].name for ctype, comps in stack.components.items() if comps}
         if registered != wanted:
             removed = {ctype: [] for ctype in registered if ctype not in wanted}
             client.update_stack(spec.name, component_updates={**removed, **wanted})
+            dropped = {ctype: [] for ctype in wanted if ctype not in registered}
+            result.undo.append((f"stack {spec.name}", lambda: client.update_stack(
+                spec.name, component_updates={**dropped, **registered})))
             result.actions.append(f"stack {spec.name}: updated")
         else:
             result.actions.append(f"stack {spec.name}: unchanged")
@@ -212,6 +223,52 @@ def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
     fingerprint = _fingerprint(spec, synced)
     if (synced.labels or {}).get(SYNCED_LABEL) != fingerprint:
         client.update_stack(spec.name, labels={**(synced.labels or {}), SYNCED_LABEL: fingerprint})
+
+
+def _take_back(result: StackUpResult) -> None:
+    """Undo this sync's changes, newest first, so that a file that fails half way leaves the store
+    as it was (a stack and its components, flavors and secrets are applied whole or not at all)."""
+    for what, undo in reversed(result.undo):
+        try:
+            undo()
+        except Exception as exc:  # keep undoing the rest; the original error is what gets raised
+            logger.warning("could not take back %s after a failed stack sync: %s", what, exc)
+    result.undo.clear()
+
+
+def stack_up(spec: StackSpec, activate: bool = True) -> StackUpResult:
+    """Make the registered stack match the file; activate it.
+
+    Before every run this is one read: when the stack still is what the last sync from the same
+    file made it, nothing else is looked at. Otherwise every flavor, secret and component is
+    compared and brought in line, all or nothing. Processes that start together take turns (a
+    lock in the state folder): one creates the store and registers, the others find it done."""
+    from stackpipes.platform.locks import state_lock
+
+    with state_lock("stack"):
+        return _stack_up(spec, activate)
+
+
+def _stack_up(spec: StackSpec, activate: bool) -> StackUpResult:
+    from zenml.client import Client
+
+    client = Client()
+    result = StackUpResult(stack=spec.name)
+    _ = client.zen_store  # opens (on a first run: creates) the store, so that its database file exists
+    from stackpipes.platform.env import secure_state
+
+    secure_state()  # the store holds secrets: its database readable by its owner only
+    if _already_synced(spec, client) is not None:
+        result.actions.append(f"stack {spec.name}: unchanged")
+        if activate and client.active_stack_model.name != spec.name:
+            client.activate_stack(spec.name)
+            result.actions.append(f"stack {spec.name}: activated")
+        return result
+    try:
+        _full_sync(spec, client, result)
+    except BaseException:
+        _take_back(result)
+        raise
     if activate and client.active_stack_model.name != spec.name:
         client.activate_stack(spec.name)
         result.actions.append(f"stack {spec.name}: activated")
@@ -237,6 +294,31 @@ def bring_up(spec: StackSpec, activate: bool = True, echo: Any = print) -> Stack
         for line in ensure(spec.services):
             echo(f"  {line}")
     from stackpipes.platform.env import boot_zenml
+    from stackpipes.platform.locks import state_lock
 
     boot_zenml()
-    return stack_up(spec, activate=activate)
+    with state_lock("stack"):
+        result = stack_up(spec, activate=activate)
+        _create_local_tracking_store()
+    return result
+
+
+def _create_local_tracking_store() -> None:
+    """Create the schema of the stack's local MLflow store (SQLite in the artifact store) if it is
+    not there yet, while holding the state lock: two first runs at once would both create it."""
+    from zenml.client import Client
+
+    client = Client()
+    trackers = client.active_stack_model.components.get("experiment_tracker") or []
+    if not trackers or trackers[0].flavor_name != "mlflow" or trackers[0].configuration.get("tracking_uri"):
+        return
+    store = client.active_stack.artifact_store
+    if not store.config.is_local:
+        return
+    database = os.path.join(store.path, "mlflow.db")  # where ZenML's MLflow tracker puts it
+    if os.path.exists(database):
+        return
+    from mlflow.tracking import MlflowClient
+
+    os.makedirs(store.path, exist_ok=True)
+    MlflowClient(tracking_uri=f"sqlite:///{os.path.abspath(database)}").search_experiments(max_results=1)

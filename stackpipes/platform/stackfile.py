@@ -38,11 +38,13 @@ COMPONENT_TYPES = (
 REQUIRED_TYPES = ("orchestrator", "artifact_store")
 
 # A config value under a key like these must be a ZenML secret reference, never a literal.
-SENSITIVE_KEY = re.compile(r"(password|secret|token|api_?key|access_?key|private_?key|credential)", re.I)
-# ... except keys that hold the *name* of a secret, not a credential.
-NAMES_A_SECRET = re.compile(r"^(authentication_secret|secret_name|\w+_secret_name)$")
+SENSITIVE_KEY = re.compile(r"(password|secret|token|api_?key|api_?hash|access_?key|private_?key|credential|(^|_)session$)", re.I)
+# ... except keys that hold the *name* of a secret, or a Kubernetes reference to one, not a credential.
+NAMES_A_SECRET = re.compile(r"^(authentication_secret|secret_name|\w+_secret_name|secretkeyref|secretref)$")
 SECRET_REFERENCE = re.compile(r"^\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}$")
 ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$")
+# The same reference inside a longer value (`sqlite:///${DIR}/mlflow.db`).
+EMBEDDED_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -127,20 +129,37 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "<top level>"
 
 
+def _is_sensitive(key: Any) -> bool:
+    name = str(key)
+    return bool(SENSITIVE_KEY.search(name)) and not NAMES_A_SECRET.match(name.lower())
+
+
+def inline_credentials(value: Any, where: str, sensitive: bool = False) -> list[str]:
+    """The keys below `where` that hold a credential written out: a value under a key that looks
+    sensitive (password, token, secret, key, credential), at any depth, that is not a ZenML
+    secret reference `{{name.key}}`. Switches, numbers and empty values are not credentials."""
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += inline_credentials(item, f"{where}.{key}" if where else str(key), sensitive or _is_sensitive(key))
+        return found
+    if isinstance(value, list):
+        return [hit for index, item in enumerate(value) for hit in inline_credentials(item, f"{where}[{index}]", sensitive)]
+    if not sensitive or isinstance(value, (bool, int, float)) or value in (None, ""):
+        return []
+    return [] if isinstance(value, str) and SECRET_REFERENCE.match(value) else [where]
+
+
 def _check_secrets_not_inline(spec: StackSpec, path: Path) -> None:
-    for ctype, component in spec.components.items():
-        for key, value in component.config.items():
-            # Switches and numbers (`pass_zenml_token_as_secret: true`) are not credentials.
-            if isinstance(value, (bool, int, float)) or value in (None, ""):
-                continue
-            if SENSITIVE_KEY.search(key) and not NAMES_A_SECRET.match(key):
-                if not (isinstance(value, str) and SECRET_REFERENCE.match(value)):
-                    raise StackFileError(
-                        path,
-                        f"components.{ctype}.config.{key}",
-                        "a secret reference like {{secret_name.key}}; credentials are never "
-                        "written inline in a stack file",
-                    )
+    found = [hit for ctype, component in spec.components.items()
+             for hit in inline_credentials(component.config, f"components.{ctype}.config")]
+    found += inline_credentials(spec.settings, "settings")
+    if found:
+        raise StackFileError(
+            path, found[0],
+            "a secret reference like {{secret_name.key}}; credentials are never written inline in a "
+            "stack file, in any part of it",
+        )
 
 
 def parse_stack(data: Any, path: Path | str) -> StackSpec:
@@ -216,6 +235,17 @@ def resolve_config(value: Any, path: Path | str, key: str, env: Optional[dict[st
         if resolved is None:
             raise StackFileError(path, key, f"the environment variable {ENV_REFERENCE.match(value).group(1)} to be set")
         return _scalar(resolved)
+    if isinstance(value, str) and EMBEDDED_ENV_REFERENCE.search(value):
+        # Inside a longer value each reference is replaced by its text; the value stays a string.
+        environment = os.environ if env is None else env
+
+        def substitute(match: re.Match[str]) -> str:
+            resolved = environment.get(match.group(1), match.group(2))
+            if resolved is None:
+                raise StackFileError(path, key, f"the environment variable {match.group(1)} to be set")
+            return resolved
+
+        return EMBEDDED_ENV_REFERENCE.sub(substitute, value)
     return value
 
 

@@ -22,15 +22,16 @@ def ingest_telegram(
     source: str = "auto",
     export_path: Optional[str] = None,
     last_n: Optional[int] = 500,
-) -> tuple[Annotated[str, "raw_telegram_messages"], Annotated[pd.DataFrame, "incoming_messages"]]:
+) -> tuple[Annotated[bytes, "raw_telegram_messages"], Annotated[pd.DataFrame, "incoming_messages"]]:
     """Read the last `last_n` messages (None: all) from the live API or an export file.
 
     `source`: "live" (Telethon; needs credentials), "export" (a Telegram Desktop JSON export), or
     "auto" (live when credentials exist in the environment or a ZenML secret, else the export).
-    The raw input is returned untouched as its own artifact before any parsing result is used.
+    The raw input is returned as the bytes that arrived (the export file's, the live API's JSON)
+    as its own artifact; decoding is strict (UTF-8, or an encoding detected without doubt).
     """
     from stackpipes.chat_forecast.history import take_last
-    from stackpipes.chat_forecast.telegram_export import parse_export
+    from stackpipes.chat_forecast.telegram_export import ExportError, parse_export
     from stackpipes.chat_forecast.telegram_live import configured_credentials, fetch_recent_messages
 
     if source not in ("auto", "live", "export"):
@@ -43,15 +44,17 @@ def ingest_telegram(
         )
     if creds is not None:
         messages = fetch_recent_messages(creds, limit=last_n or 500)
-        raw = messages.to_json(orient="records", date_format="iso")
+        raw = messages.to_json(orient="records", date_format="iso").encode("utf-8")
         origin, warnings = f"telegram:{creds.chat}", []
     else:
         if not export_path:
             raise ValueError("source 'export' needs export_path (a Telegram Desktop result.json)")
         path = Path(os.path.expandvars(export_path))
         path = path if path.is_absolute() else PROJECT_ROOT / path
-        parsed = parse_export(path)  # raises ExportError naming the file and the problem
-        raw = path.read_text(encoding="utf-8", errors="replace")
+        if not path.is_file():
+            raise ExportError(f"{path}: export file not found")
+        raw = path.read_bytes()  # read once: what is parsed is exactly what is kept
+        parsed = parse_export(raw, name=str(path))  # raises ExportError naming the file and the problem
         messages, warnings, origin = parsed.messages, parsed.warnings, str(path)
     for warning in warnings:
         logger.warning("%s: %s", origin, warning)

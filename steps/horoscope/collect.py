@@ -16,6 +16,8 @@ from stackpipes.platform.env import PROJECT_ROOT
 
 logger = get_logger(__name__)
 
+SITES_PORT_VARIABLE = "STACKPIPES_SITES_PORT"  # the fixed port the bundled sites are served on
+
 
 @step(enable_cache=False)  # what a site serves changes from one run to the next
 def collect_horoscopes(
@@ -39,7 +41,8 @@ def collect_horoscopes(
     if serve_bundled_sites:
         # A fixed port (the source files' default) keeps each row's URL the same from run to run,
         # so re-landing a day finds the same content.
-        with serve_folder(port=int(os.environ.get("STACKPIPES_SITES_PORT", "8299"))) as server:
+        port = int(os.environ.get(SITES_PORT_VARIABLE, "8299"))
+        with serve_folder(port=port, port_variable=SITES_PORT_VARIABLE) as server:
             result = scrape_all(specs, days, base_urls=server.base_urls(s.name for s in specs))
     else:
         result = scrape_all(specs, days)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from zenml import pipeline
 
 from stackpipes.chat_forecast.history import merge_history, take_last
 from stackpipes.chat_forecast.messages import MESSAGE_COLUMNS
@@ -125,3 +126,42 @@ def test_bundled_sample_parses():
     span = parsed.messages["timestamp"].iloc[-1] - parsed.messages["timestamp"].iloc[0]
     assert span >= pd.Timedelta(weeks=10) - pd.Timedelta(days=1)
     assert parsed.messages["id"].is_unique
+
+
+RUSSIAN = ["Привет, как дела? Всё хорошо, спасибо.", "Завтра встречаемся в семь у входа в парк.",
+           "Не забудь взять документы и зонтик, обещают дождь."]
+
+
+def test_an_export_in_another_encoding_is_decoded_strictly_or_refused(tmp_path):
+    messages = [msg(i, 1767225600 + 60 * i, text) for i, text in enumerate(RUSSIAN * 20, start=1)]
+    document = json.dumps({"name": "чат", "messages": messages}, ensure_ascii=False)
+    expected = parse_export(document.encode("utf-8")).messages
+
+    cp1251 = document.encode("cp1251")
+    parsed = parse_export(cp1251, name="cp1251.json")
+    pd.testing.assert_frame_equal(parsed.messages, expected)  # not one U+FFFD
+    assert any("decoded as cp1251" in warning for warning in parsed.warnings)
+
+    # UTF-8 with a few broken bytes is neither UTF-8 nor anything else for sure: refused, named.
+    broken = document.encode("utf-8").replace("встречаемся".encode("utf-8"), b"\xff\xfe\xfa", 3)
+    with pytest.raises(ExportError, match=r"broken.json: not UTF-8 \(invalid UTF-8 byte 0xff at offset \d+; 9 invalid byte sequence"):
+        parse_export(broken, name="broken.json")
+
+
+@pipeline
+def ingest_only(export_path: str) -> None:
+    """The chat ingestion step alone, for what it stores."""
+    from steps.chat_forecast.ingest import ingest_telegram
+
+    ingest_telegram(source="export", export_path=export_path, last_n=None)
+
+
+@pytest.mark.pipeline
+def test_the_raw_artifact_is_the_bytes_that_arrived(tmp_path, fresh_project):
+    messages = [msg(i, 1767225600 + 60 * i, text) for i, text in enumerate(RUSSIAN * 13, start=1)]
+    path = tmp_path / "result.json"
+    path.write_bytes(json.dumps({"name": "c", "messages": messages}, ensure_ascii=False).encode("cp1251"))
+    run = ingest_only(export_path=str(path))
+    outputs = run.steps["ingest_telegram"].outputs
+    assert outputs["raw_telegram_messages"][0].load() == path.read_bytes()
+    assert set(outputs["incoming_messages"][0].load()["text"]) == set(RUSSIAN)

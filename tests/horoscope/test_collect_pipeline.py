@@ -78,3 +78,23 @@ def test_no_source_at_all_fails_clearly_and_lands_nothing(tmp_path, fresh_projec
     with pytest.raises(Exception, match="no source could be collected"):
         _run(tmp_path / "raw", sources)
     assert not (tmp_path / "raw").exists()
+
+
+def test_a_busy_port_for_the_bundled_sites_ends_with_one_error_line(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", free_port()))
+        sock.listen()
+        port = sock.getsockname()[1]
+        env = {**os.environ, "STACKPIPES_SITES_PORT": str(port), "STACKPIPES_RAW_ROOT": str(tmp_path / "raw")}
+        result = subprocess.run([sys.executable, "run.py", "--stack", "local", "--pipeline", "horoscope_collect"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (f"error: port {port} on 127.0.0.1 is already in use, so the bundled sample sites' server "
+                    "cannot start there: stop what listens on it or set STACKPIPES_SITES_PORT to a free port")
+    assert not (tmp_path / "raw").exists()  # nothing landed

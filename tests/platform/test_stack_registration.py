@@ -146,3 +146,48 @@ def test_an_unchanged_stack_is_one_read_and_a_hand_edit_is_put_back(tmp_path, ze
     assert registration.stack_up(spec_file(tmp_path, "quick", components), activate=False).actions == [
         "stack quick: unchanged"
     ]
+
+
+def test_a_stack_file_that_fails_half_way_applies_nothing(tmp_path, zenml_local_stack, monkeypatch):
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    from stackpipes.platform.registration import stack_up
+
+    client = Client()
+    monkeypatch.setenv("HALF_TOKEN", "t0ken")
+    path = tmp_path / "half.yaml"
+    good = {"artifact_store": {"flavor": "local"},
+            "experiment_tracker": {"flavor": "mlflow", "config": {"experiment_name": "kept"}},
+            "orchestrator": {"flavor": "local"}}
+    path.write_text(yaml.safe_dump({"name": "half", "components": good}))
+    stack_up(load_stack_file(path), activate=False)
+    before = client.get_stack_component(StackComponentType.EXPERIMENT_TRACKER, "half-experiment-tracker").configuration
+
+    # A new secret, a changed tracker, a new model registry, then a component that cannot be made.
+    broken = {"artifact_store": {"flavor": "local"},
+              "experiment_tracker": {"flavor": "mlflow", "config": {"experiment_name": "changed"}},
+              "model_registry": {"flavor": "mlflow"},
+              "orchestrator": {"flavor": "warp-drive"}}
+    path.write_text(yaml.safe_dump({"name": "half", "components": broken,
+                                    "secrets": [{"name": "half-secret", "values": {"token": "${HALF_TOKEN}"}}]}))
+    with pytest.raises(StackFileError):
+        stack_up(load_stack_file(path), activate=False)
+    tracker = client.get_stack_component(StackComponentType.EXPERIMENT_TRACKER, "half-experiment-tracker")
+    assert tracker.configuration == before and tracker.configuration["experiment_name"] == "kept"
+    with pytest.raises(KeyError):
+        client.get_stack_component(StackComponentType.MODEL_REGISTRY, "half-model-registry")
+    with pytest.raises(KeyError):
+        client.get_secret("half-secret", allow_partial_name_match=False)
+    assert StackComponentType.MODEL_REGISTRY not in client.get_stack("half").components
+
+    # A new stack whose file fails leaves no stack and no component behind.
+    path = tmp_path / "fresh.yaml"
+    path.write_text(yaml.safe_dump({"name": "fresh", "components": {
+        "artifact_store": {"flavor": "local"}, "orchestrator": {"flavor": "warp-drive"}}}))
+    with pytest.raises(StackFileError):
+        stack_up(load_stack_file(path), activate=False)
+    with pytest.raises(KeyError):
+        client.get_stack_component(StackComponentType.ARTIFACT_STORE, "fresh-artifact-store")
+    with pytest.raises(KeyError):
+        client.get_stack("fresh", allow_name_prefix_match=False)

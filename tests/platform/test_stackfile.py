@@ -134,3 +134,54 @@ def test_names_of_secrets_and_switches_are_not_credentials(tmp_path):
     components["artifact_store"]["config"] = {"secret": "${AWS_SECRET}"}
     with pytest.raises(StackFileError, match="secret reference"):
         parse_stack({"name": "k", "components": components}, tmp_path / "k.yaml")
+
+
+def test_a_reference_inside_a_longer_value_is_resolved_with_the_same_errors(tmp_path):
+    from stackpipes.platform.stackfile import resolve_config
+
+    where = tmp_path / "k.yaml"
+    config = {"tracking_uri": "sqlite:///${DIR}/mlflow.db", "url": "http://${HOST:-127.0.0.1}:${PORT}/api",
+              "plain": "no references", "number": 3}
+    resolved = resolve_config(config, where, "components.experiment_tracker.config", {"DIR": "/data", "PORT": "8080"})
+    assert resolved == {"tracking_uri": "sqlite:////data/mlflow.db", "url": "http://127.0.0.1:8080/api",
+                        "plain": "no references", "number": 3}
+    assert resolve_config({"id": "run-${N}"}, where, "environment", {"N": "7"}) == {"id": "run-7"}  # stays text
+    with pytest.raises(StackFileError) as err:
+        resolve_config({"tracking_uri": "sqlite:///${DIR}/mlflow.db"}, where, "components.experiment_tracker.config", {})
+    assert err.value.key == "components.experiment_tracker.config.tracking_uri" and "DIR" in str(err.value)
+
+
+def test_no_credential_anywhere_in_a_stack_file_or_a_run_config(tmp_path):
+    from stackpipes.platform.runconfig import load_run_config
+
+    base = {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}}
+    leaks = {
+        "settings.docker.environment.DB_PASSWORD": {"settings": {"docker": {"environment": {"DB_PASSWORD": "hunter2"}}}},
+        "components.orchestrator.config.pod_settings.env[0].api_token": {
+            "components": {**base, "orchestrator": {"flavor": "local", "config": {
+                "pod_settings": {"env": [{"api_token": "abc"}]}}}}},
+        "components.artifact_store.config.credentials.user": {
+            "components": {**base, "artifact_store": {"flavor": "local", "config": {"credentials": {"user": "me"}}}}},
+    }
+    for key, extra in leaks.items():
+        data = {"name": "leak", "components": base, **extra}
+        with pytest.raises(StackFileError) as err:
+            parse_stack(data, tmp_path / "leak.yaml")
+        assert err.value.key == key and "never written inline" in str(err.value)
+    # References are not credentials: a ZenML secret, a Kubernetes secretKeyRef, a secret's name.
+    fine = {"name": "ok", "components": {**base, "orchestrator": {"flavor": "local", "config": {
+        "password": "{{db.password}}", "authentication_secret": "s3",
+        "pod_settings": {"env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "t", "key": "token"}}}]}}}},
+        "settings": {"docker": {"environment": {"API_TOKEN": "{{api.token}}", "max_tokens": 5}}}}
+    parse_stack(fine, tmp_path / "ok.yaml")
+
+    config = tmp_path / "run.yaml"
+    config.write_text("parameters:\n  source: live\nsteps:\n  ingest_telegram:\n    settings:\n"
+                      "      docker:\n        environment: {TELEGRAM_API_HASH: 0123abcd}\n", encoding="utf-8")
+    with pytest.raises(StackFileError) as err:
+        load_run_config(config)
+    assert err.value.key == "steps.ingest_telegram.settings.docker.environment.TELEGRAM_API_HASH"
+    config.write_text("parameters:\n  raw_secret_name: local_s3\n  grid: {max_new_tokens: 48}\n", encoding="utf-8")
+    assert load_run_config(config)["parameters"]["raw_secret_name"] == "local_s3"
+    for shipped in (ROOT / "configs").glob("*.yaml"):
+        load_run_config(shipped)

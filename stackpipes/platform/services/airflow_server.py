@@ -28,7 +28,7 @@ from stackpipes.platform.env import PROJECT_ROOT, configure_environment
 from stackpipes.platform.flavors.airflow.locations import api_url, dags_dir, home, port, venv_dir
 from stackpipes.platform.flavors.step_worker import client as step_worker
 from stackpipes.platform.flavors.step_worker.protocol import ENV_SOCKET
-from stackpipes.platform.processes import pid_alive, processes_with_env
+from stackpipes.platform.processes import pid_alive, processes_with_env, require_free_port
 
 PROCESSES = ("api-server", "scheduler", "dag-processor")
 STEP_SERVER = "step-server"
@@ -230,6 +230,7 @@ def up(timeout: float = 240) -> str:
             _pid_file().write_text(json.dumps({**_pids(), STEP_SERVER: server}))
         _wait_for_step_worker(server, started)
         return api_url()
+    require_free_port(port(), "STACKPIPES_AIRFLOW_PORT", "Airflow API server")
     install()
     ensure_database()
     env = environment()

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from stackpipes.platform.env import state_dir
-from stackpipes.platform.processes import pid_alive, processes_with_env
+from stackpipes.platform.processes import pid_alive, processes_with_env, require_free_port
 from stackpipes.platform.services import s3_server
 
 DEFAULT_PORT = 5050
@@ -151,6 +151,7 @@ def _start_process() -> subprocess.Popen:
     binary = _server_binary()
     if not binary.exists():
         raise MLflowServiceError(f"{binary} not found: install `mlflow` into the project's environment")
+    require_free_port(port(), "STACKPIPES_MLFLOW_PORT", "MLflow tracking server")
     home().mkdir(parents=True, exist_ok=True)
     with open(log_path(), "ab") as log:
         process = subprocess.Popen(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from stackpipes.platform.env import state_dir
-from stackpipes.platform.processes import pid_alive
+from stackpipes.platform.processes import pid_alive, require_free_port
 
 DEFAULT_PORT = 9020
 DEFAULT_BUCKETS = ("stackpipes-artifacts", "stackpipes-raw")
@@ -151,6 +151,7 @@ def _start_process() -> subprocess.Popen:
     binary = _server_binary()
     if not binary.exists():
         raise S3ServiceError(f"{binary} not found: install `moto[server]` into the project's environment")
+    require_free_port(port(), "STACKPIPES_S3_PORT", "S3 server")
     home().mkdir(parents=True, exist_ok=True)
     with open(log_path(), "ab") as log:
         process = subprocess.Popen(

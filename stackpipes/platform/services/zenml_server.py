@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from stackpipes.platform.env import configure_environment
+from stackpipes.platform.processes import require_free_port
 
 
 def zenml_port() -> int:
@@ -51,6 +52,7 @@ def up() -> str:
     if zenml_client_uses_server():
         return zenml_url()
     configure_environment()
+    require_free_port(zenml_port(), "STACKPIPES_ZENML_PORT", "ZenML server")
     command = [_zenml_cli(), "login", "--local", "--ip-address", "127.0.0.1", "--port", str(zenml_port())]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

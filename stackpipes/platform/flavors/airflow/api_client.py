@@ -57,7 +57,7 @@ class AirflowAPI:
         """Whether the API server answers and the scheduler and DAG processor report healthy."""
         try:
             health = self._request("GET", "/api/v2/monitor/health", authorised=False)
-        except AirflowError:
+        except (AirflowError, OSError):  # nothing answering, or something that is not Airflow
             return False
         return all(
             (health.get(part) or {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "dag_processor")
