@@ -252,7 +252,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["schedule"] = Schedule(cron_expression=args.schedule)
     module = importlib.import_module(entry.module)
     pipeline = getattr(module, entry.attribute).with_options(**options)
-    run = pipeline()
+    from stackpipes.platform.runs import live_run_marker, mark_abandoned_runs
+
+    with live_run_marker() as started:
+        for name in mark_abandoned_runs(started):
+            print(f"  run {name}: marked failed (its process ended before it finished)")
+        run = pipeline()
     if args.schedule:
         print(f"scheduled '{args.pipeline}' on stack '{spec.name}' with cron '{args.schedule}'")
         return 0

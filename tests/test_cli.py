@@ -133,3 +133,37 @@ def test_two_first_runs_at_once_on_a_new_state_folder_both_succeed(tmp_path):
     for run, output in zip(runs, outputs, strict=True):
         assert run.returncode == 0, output[-3000:]
         assert "Traceback" not in output and ": completed" in output
+
+
+def test_a_run_killed_in_the_middle_is_marked_failed_at_the_next_start(tmp_path):
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ZENML_CONFIG_PATH",)}
+    env.update({"STACKPIPES_HOME": str(tmp_path / "state"), "STACKPIPES_REPORTS": str(tmp_path / "reports")})
+    command = [sys.executable, "run.py", "--stack", "local", "--pipeline", "chat_forecast"]
+    victim = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.monotonic() + 300
+    while "Step `check_incoming` has finished" not in seen:  # killed half way, mid-run
+        line = victim.stdout.readline()
+        assert line or victim.poll() is None, seen[-2000:]
+        seen += line
+        assert time.monotonic() < deadline, seen[-2000:]
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+
+    probe = ("import sys; sys.path.insert(0, '.'); from stackpipes.platform.env import boot_zenml; boot_zenml(); "
+             "from zenml.client import Client; "
+             "[print(r.name, r.status.value, r.get_body().status_reason) for r in Client().list_pipeline_runs(hydrate=True).items]")
+    before = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert " running " in before.stdout, before.stdout + before.stderr  # what a killed run leaves behind
+
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    killed = before.stdout.split()[0]
+    assert f"run {killed}: marked failed" in again.stdout
+    after = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    statuses = dict(line.split(" ", 1) for line in after.stdout.strip().splitlines())
+    assert statuses[killed].startswith("failed the process that ran it ended before the run finished")
+    assert sum(status.startswith("completed") for status in statuses.values()) == 1

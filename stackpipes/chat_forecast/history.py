@@ -53,3 +53,53 @@ def merge_history(history: Optional[pd.DataFrame], incoming: pd.DataFrame) -> tu
     stats = MergeStats(previous=len(previous), incoming=len(incoming), added=int(fresh.sum()),
                        updated=updated, total=len(merged))
     return merged, stats
+
+
+# ---- landed batches: every run's incoming messages, written once; the history derives from all
+
+
+def batch_name(messages: pd.DataFrame) -> str:
+    """A name from the batch's content: the same messages land once, whichever run brings them."""
+    import hashlib
+
+    typed = typed_messages(messages)
+    digest = hashlib.sha256(pd.util.hash_pandas_object(typed, index=False).values.tobytes())
+    digest.update(",".join(typed.columns).encode())
+    return f"batch-{digest.hexdigest()[:24]}.parquet"
+
+
+def land_batch(messages: pd.DataFrame, root: str, secret_name: Optional[str] = None) -> tuple[str, bool]:
+    """Write `messages` once under `<root>/batches/`; returns its URI and whether it was new."""
+    import io
+
+    from stackpipes.core.landing import write_once
+    from stackpipes.platform.objectstore import filesystem, full_uri
+
+    fs, path = filesystem(root, secret_name)
+    buffer = io.BytesIO()
+    typed_messages(messages).to_parquet(buffer, index=False)
+    target = f"{path.rstrip('/')}/batches/{batch_name(messages)}"
+    return full_uri(fs, target), write_once(fs, target, buffer.getvalue())
+
+
+def list_batches(root: str, secret_name: Optional[str] = None) -> list[str]:
+    """Every batch landed under `root`, by name (their order does not matter to the history)."""
+    from stackpipes.platform.objectstore import filesystem, full_uri
+
+    fs, path = filesystem(root, secret_name)
+    fs.invalidate_cache()  # listings are cached per process; other runs may have landed since
+    return sorted(full_uri(fs, found) for found in fs.glob(f"{path.rstrip('/')}/batches/batch-*.parquet"))
+
+
+def history_from_batches(uris: list[str], secret_name: Optional[str] = None) -> pd.DataFrame:
+    """The history all landed batches make: one row per message id, its latest edit, by time."""
+    from stackpipes.platform.objectstore import filesystem
+
+    frames = []
+    for uri in uris:
+        fs, path = filesystem(uri, secret_name)
+        with fs.open(path, "rb") as handle:
+            frames.append(typed_messages(pd.read_parquet(handle)))
+    if not frames:
+        return empty_messages()
+    return merge_history(None, pd.concat(frames, ignore_index=True))[0]

@@ -9,6 +9,9 @@ comparison). A re-run with different rows for a landed day leaves the landed obj
 (`kept_existing`): raw data is the record of what was fetched first, and corrections belong
 downstream.
 
+`landing_root(system)` says where a system lands (the stack's STACKPIPES_RAW_ROOT, else the state
+folder) and `write_once` writes any other object the same way (chat_forecast's message batches).
+
 An object appears at its final key whole or not at all: on S3 it is a single conditional PUT
 (If-None-Match, so a concurrent writer cannot overwrite it either); on a local folder the bytes go
 to a hidden temporary file that is then hard-linked to the final name, which fails if it exists.
@@ -34,6 +37,11 @@ from stackpipes.platform.objectstore import filesystem, full_uri, is_local_files
 logger = logging.getLogger(__name__)
 
 Status = Literal["written", "unchanged", "kept_existing"]
+# Where every system's raw data lands: set by a stack's `environment:` (stacks/local-s3.yaml:
+# s3://stackpipes-raw), else a folder in the state folder; the credentials' ZenML secret likewise.
+RAW_ROOT_VARIABLE = "STACKPIPES_RAW_ROOT"
+RAW_SECRET_VARIABLE = "STACKPIPES_RAW_SECRET_NAME"
+
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PARTITION = re.compile(r"source=(?P<source>[^/]+)/date=(?P<date>[^/]+)/[^/]+\.csv$")
@@ -133,6 +141,24 @@ def _content(table: pd.DataFrame, compared: Sequence[str]) -> list[tuple[str, ..
     if any(c not in table.columns for c in columns):
         return []
     return sorted(table.loc[:, columns].itertuples(index=False, name=None))
+
+
+def landing_root(system: str, raw_root: Optional[str] = None, secret_name: Optional[str] = None) -> tuple[str, Optional[str]]:
+    """`<root>/<system>` where a system lands its raw data, and the secret that opens it: the
+    arguments, else the stack's environment, else `$STACKPIPES_HOME/raw`."""
+    from stackpipes.platform.env import state_dir
+
+    root = raw_root or os.environ.get(RAW_ROOT_VARIABLE) or str(state_dir() / "raw")
+    return f"{root.rstrip('/')}/{system}", secret_name or os.environ.get(RAW_SECRET_VARIABLE) or None
+
+
+def write_once(fs: Any, path: str, data: bytes) -> bool:
+    """Create `path` with `data` whole; False when an object is already there (it is left as it is)."""
+    try:
+        _write_once(fs, path, data)
+    except FileExistsError:
+        return False
+    return True
 
 
 def _write_once(fs: Any, path: str, data: bytes) -> None:

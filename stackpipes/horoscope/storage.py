@@ -9,17 +9,13 @@ rules), so a re-run on the same input finds it and does not run Spark again.
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from stackpipes.platform.env import state_dir
+from stackpipes.core.landing import landing_root
 from stackpipes.platform.objectstore import is_local_filesystem
 
-# Set by a stack's `environment:` (e.g. stacks/local-s3.yaml); a local folder otherwise.
-RAW_ROOT_VARIABLE = "STACKPIPES_RAW_ROOT"
-RAW_SECRET_VARIABLE = "STACKPIPES_RAW_SECRET_NAME"
 DONE_MARKER = "_STACKPIPES_DONE"  # written last: a dataset without it is incomplete and rebuilt
 
 
@@ -30,8 +26,7 @@ def collection_days(dates: Optional[list[str]]) -> list[str]:
 
 def raw_location(raw_root: Optional[str], secret_name: Optional[str]) -> tuple[str, Optional[str]]:
     """Where raw horoscopes land: the parameter, else the stack's environment, else a local folder."""
-    root = raw_root or os.environ.get(RAW_ROOT_VARIABLE) or str(state_dir() / "raw")
-    return f"{root.rstrip('/')}/horoscope", secret_name or os.environ.get(RAW_SECRET_VARIABLE) or None
+    return landing_root("horoscope", raw_root, secret_name)
 
 
 def clean_location(raw_root: str, uris: list[str], cleaning_json: str) -> str:

@@ -10,38 +10,72 @@ from zenml.logger import get_logger
 
 import materializers.chat_forecast  # noqa: F401  (registers its materializers)
 from stackpipes.chat_forecast import HISTORY_ARTIFACT
-from stackpipes.core.artifacts import latest_successful
+from stackpipes.core.artifacts import successful_versions
 
 logger = get_logger(__name__)
+
+
+def _best_history():
+    """The stored history that folded in the most landed batches (the newest among equals), else the
+    newest from before batches were landed, else None. Batches are never removed, so more batches
+    means a later listing: concurrent runs cannot hide a message behind an older snapshot."""
+    best, best_batches = None, -1
+    for version in successful_versions(HISTORY_ARTIFACT, limit=10):  # concurrent runs are the newest few
+        batches = version.run_metadata.get("batches")
+        count = int(batches) if isinstance(batches, (int, float)) else -1
+        if count > best_batches or best is None:
+            best, best_batches = version, count
+    return best
 
 
 @step(enable_cache=False)
 def merge_into_history(
     incoming: pd.DataFrame,
 ) -> Annotated[pd.DataFrame, HISTORY_ARTIFACT]:
-    """Union the incoming messages with the stored history, deduplicated by message id.
+    """Land the incoming messages as a batch (written once), then derive the history from every
+    batch landed so far, deduplicated by message id (an edit replaces its older version).
 
-    The stored history is the newest `chat_history` from a successful run; earlier versions stay
-    in the artifact store, so nothing is ever overwritten. Merging the same input twice gives the
-    same content (and the same content hash, so later steps are served from the cache).
+    Nothing is read-modify-written: two runs at once each land their batch before they list the
+    batches, so the later listing holds both, and the history a run reads is the stored one that
+    folded in the most batches. Messages stored by an older history (before batches) are landed
+    as a batch once. The same input twice gives the same content (and the same content hash, so
+    later steps are served from the cache).
     """
-    from stackpipes.chat_forecast.history import merge_history
+    from zenml.client import Client
 
-    stored = latest_successful(HISTORY_ARTIFACT)
-    previous = stored.load() if stored is not None else None
-    merged, stats = merge_history(previous, incoming)
+    from stackpipes.chat_forecast.history import (
+        history_from_batches,
+        land_batch,
+        list_batches,
+        merge_history,
+    )
+    from stackpipes.core.landing import landing_root
+
+    root, secret = landing_root("chat_forecast")
+    root = f"{root}/{Client().active_project.name}"  # histories are per ZenML project, so are batches
+    batch, written = land_batch(incoming, root, secret)
+    prior = _best_history()
+    previous = prior.load() if prior is not None else None
+    if prior is not None and "batches" not in prior.run_metadata and len(previous):
+        land_batch(previous, root, secret)  # a history stored before batches: kept as one
+    batches = list_batches(root, secret)
+    merged, stats = merge_history(previous, history_from_batches(batches, secret))
     logger.info(
-        "History: %d stored + %d incoming -> %d (%d new, %d updated)",
-        stats.previous, stats.incoming, stats.total, stats.added, stats.updated,
+        "History: %d stored + %d incoming -> %d (%d new, %d updated) from %d landed batches",
+        stats.previous, len(incoming), stats.total, stats.added, stats.updated, len(batches),
     )
     log_metadata(
         {
-            "previous_version": str(stored.version) if stored is not None else "none",
+            "previous_version": str(prior.version) if prior is not None else "none",
             "previous": stats.previous,
-            "incoming": stats.incoming,
+            "incoming": len(incoming),
             "added": stats.added,
             "updated": stats.updated,
             "total": stats.total,
+            "batch": batch,
+            "batch_new": written,
+            "batches": len(batches),
         }
     )
+    log_metadata({"batches": len(batches)}, artifact_name=HISTORY_ARTIFACT, infer_artifact=True)
     return merged
