@@ -26,7 +26,7 @@ def state_dir() -> Path:
 
 # Databases the project's state folder holds: ZenML's store (secrets included, base64-encoded)
 # and MLflow's. Paths below the state folder.
-STATE_DATABASES = ("zenml/local_stores/*/*.db", "mlflow-server/*.db", "*/*.db")
+STATE_DATABASES = ("zenml/local_stores/*/*.db", "*/*.db")
 
 
 def secure_state() -> Path:

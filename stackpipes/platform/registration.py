@@ -30,6 +30,14 @@ class StackUpResult:
         return any(not a.endswith(": unchanged") for a in self.actions)
 
 
+def _find(get: Callable[..., Any], *args: Any, **kwargs: Any) -> Optional[Any]:
+    """What a ZenML client getter returns, or None where it raises KeyError (nothing of that name)."""
+    try:
+        return get(*args, **kwargs)
+    except KeyError:
+        return None
+
+
 def _register_flavors(spec: StackSpec, client: Any, result: StackUpResult) -> None:
     from zenml.utils import source_utils
 
@@ -39,10 +47,7 @@ def _register_flavors(spec: StackSpec, client: Any, result: StackUpResult) -> No
         except Exception as exc:  # import errors of the user's module are reported as-is
             raise StackFileError(spec.path, f"flavors[{index}]", f"an importable flavor class ({exc})") from None
         flavor = flavor_class()
-        try:
-            existing = client.get_flavor_by_name_and_type(flavor.name, flavor.type)
-        except KeyError:
-            existing = None
+        existing = _find(client.get_flavor_by_name_and_type, flavor.name, flavor.type)
         if existing is not None and existing.source == source:
             result.actions.append(f"flavor {flavor.name}: unchanged")
             continue
@@ -78,10 +83,7 @@ def _sync_secrets(spec: StackSpec, client: Any, result: StackUpResult) -> None:
             raise StackFileError(
                 spec.path, f"secrets[{index}]", f"the environment variables {', '.join(missing)} to be set"
             )
-        try:
-            existing = client.get_secret(secret.name, allow_partial_name_match=False)
-        except KeyError:
-            existing = None
+        existing = _find(client.get_secret, secret.name, allow_partial_name_match=False)
         if existing is None:
             created = client.create_secret(name=secret.name, values=values)
             result.undo.append((f"secret {secret.name}", lambda i=created.id: client.delete_secret(str(i))))
@@ -105,10 +107,7 @@ def _sync_component(spec: StackSpec, ctype: str, client: Any, result: StackUpRes
     component_type = StackComponentType(ctype)
     key = f"components.{ctype}"
     config = resolve_config(component.config, spec.path, f"{key}.config")
-    try:
-        existing = client.get_stack_component(component_type, name, allow_name_prefix_match=False)
-    except KeyError:
-        existing = None
+    existing = _find(client.get_stack_component, component_type, name, allow_name_prefix_match=False)
     try:
         if existing is None:
             client.create_stack_component(
@@ -172,15 +171,12 @@ def _fingerprint(spec: StackSpec, stack: Any) -> str:
     return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _already_synced(spec: StackSpec, client: Any) -> Optional[Any]:
-    """The registered stack when the last sync from this same file left it as it is now."""
+def _already_synced(spec: StackSpec, client: Any) -> bool:
+    """Whether the last sync from this same file left the registered stack as it is now."""
     if spec.secrets:
-        return None  # secret values come from the environment: always compared by the full sync
-    try:
-        stack = client.get_stack(spec.name, allow_name_prefix_match=False)
-    except KeyError:
-        return None
-    return stack if (stack.labels or {}).get(SYNCED_LABEL) == _fingerprint(spec, stack) else None
+        return False  # secret values come from the environment: always compared by the full sync
+    stack = _find(client.get_stack, spec.name, allow_name_prefix_match=False)
+    return stack is not None and (stack.labels or {}).get(SYNCED_LABEL) == _fingerprint(spec, stack)
 
 
 def _full_sync(spec: StackSpec, client: Any, result: StackUpResult) -> None:
@@ -193,10 +189,7 @@ def _full_sync(spec: StackSpec, client: Any, result: StackUpResult) -> None:
     names = {ctype: _sync_component(spec, ctype, client, result) for ctype in spec.components}
     wanted = {StackComponentType(ctype): name for ctype, name in names.items()}
 
-    try:
-        stack = client.get_stack(spec.name, allow_name_prefix_match=False)
-    except KeyError:
-        stack = None
+    stack = _find(client.get_stack, spec.name, allow_name_prefix_match=False)
     if stack is None:
         client.create_stack(name=spec.name, components=wanted)
         result.undo.append((f"stack {spec.name}", lambda: client.delete_stack(spec.name)))
@@ -258,7 +251,7 @@ def _stack_up(spec: StackSpec, activate: bool) -> StackUpResult:
     from stackpipes.platform.env import secure_state
 
     secure_state()  # the store holds secrets: its database readable by its owner only
-    if _already_synced(spec, client) is not None:
+    if _already_synced(spec, client):
         result.actions.append(f"stack {spec.name}: unchanged")
         if activate and client.active_stack_model.name != spec.name:
             client.activate_stack(spec.name)
