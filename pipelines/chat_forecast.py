@@ -12,8 +12,16 @@ from typing import Any, Optional
 from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 
-from stackpipes.chat_forecast import HOLDOUT_METRIC, MODEL_ARTIFACT, MODEL_NAME
+from stackpipes.chat_forecast import (
+    HOLDOUT_METRIC,
+    MAX_CANDIDATES,
+    MAX_LAST_N,
+    MODEL_ARTIFACT,
+    MODEL_NAME,
+)
+from stackpipes.chat_forecast.series import HorizonHours, WindowHours, hours_needed
 from stackpipes.core.policy import RetrainPolicy
+from stackpipes.platform.bounds import count, items
 from steps.chat_forecast import (
     evaluate_forecaster,
     forecast_next,
@@ -43,12 +51,12 @@ SERIES_SUITE = "configs/suites/hourly_counts.yaml"
 def chat_forecast(
     source: str = "auto",
     export_path: Optional[str] = "data/samples/telegram_export.json",
-    last_n: Optional[int] = 500,
-    horizon: int = 24,
-    candidates: Optional[list[str]] = None,
+    last_n: Optional[count(1, MAX_LAST_N)] = 500,
+    horizon: HorizonHours = 24,
+    candidates: Optional[items(MAX_CANDIDATES, low=1)] = None,
     retrain_policy: Optional[RetrainPolicy] = None,
-    drift_current_hours: int = 168,
-    drift_reference_hours: int = 672,
+    drift_current_hours: WindowHours = 168,
+    drift_reference_hours: WindowHours = 672,
     drift_method: Optional[str] = "wasserstein",
     drift_threshold: Optional[float] = 0.5,
 ) -> None:
@@ -68,7 +76,10 @@ def chat_forecast(
         method=drift_method, threshold=drift_threshold,
     )
     production = fetch_production_model(model_name=MODEL_NAME, model_artifact=MODEL_ARTIFACT, metric=HOLDOUT_METRIC)
-    decision = decide_retrain(score, drift, series_hours, production, policy=retrain_policy)
+    decision = decide_retrain(
+        score, drift, series_hours, production, policy=retrain_policy,
+        required_samples=hours_needed(horizon, drift_current_hours), sample_unit="hours",
+    )
 
     model = train_forecaster(
         hourly_counts, decision, production, candidates=candidates or ["seasonal_naive", "holt_winters"], horizon=horizon
@@ -84,9 +95,13 @@ def report(run: Any) -> str:
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
-    if "forecast_next" in steps:
+    decision = steps["decide_retrain"].run_metadata if "decide_retrain" in steps else {}
+    if decision.get("status") == "collecting":
+        lines.append(f"  status:        {decision.get('reasons')}: no model and no forecast yet; "
+                     "every run keeps its messages")
+    if "forecast_next" in steps and "csv" in steps["forecast_next"].run_metadata:
         meta = steps["forecast_next"].run_metadata
-        lines.append(f"  forecast CSV:  {meta.get('csv', '?')}  (+ .png beside it)")
+        lines.append(f"  forecast CSV:  {meta['csv']}  (+ .png beside it)")
     lines.append(f"  drift report:  {reports_dir() / 'drift' / 'chat_forecast_drift.html'}")
     if "decide_retrain" in steps:
         lines.append(f"  retrain:       {steps['decide_retrain'].run_metadata.get('reasons', '?')}")

@@ -13,6 +13,8 @@ from typing import Any, Optional
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from stackpipes.horoscope import MAX_DAYS
+from stackpipes.platform.bounds import items
 from steps.core import validate_dataset
 from steps.horoscope import collect_horoscopes, land_raw_horoscopes
 
@@ -22,7 +24,7 @@ RAW_SUITE = "configs/suites/horoscope_raw.yaml"
 @pipeline(execution_mode=ExecutionMode.FAIL_FAST)
 def horoscope_collect(
     sources_dir: str = "configs/horoscope/sources",
-    dates: Optional[list[str]] = None,
+    dates: Optional[items(MAX_DAYS)] = None,
     serve_bundled_sites: bool = False,
     raw_root: Optional[str] = None,
     raw_secret_name: Optional[str] = None,

@@ -14,11 +14,12 @@ from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 
 from stackpipes.core.policy import RetrainPolicy
-from stackpipes.horoscope import HELDOUT_METRIC, MODEL_ARTIFACT, MODEL_NAME
+from stackpipes.horoscope import HELDOUT_METRIC, MAX_DAYS, MODEL_ARTIFACT, MODEL_NAME
 from stackpipes.horoscope.cleaning import CleaningConfig
 from stackpipes.horoscope.grid import GridConfig
 from stackpipes.horoscope.spark_job import SparkConfig
 from stackpipes.lm.config import DEFAULT_MODEL_REF, LMTrainingConfig, TextMetricsConfig
+from stackpipes.platform.bounds import items
 from steps.core import (
     decide_retrain,
     detect_drift,
@@ -44,7 +45,7 @@ from steps.horoscope import (
 def horoscope_train(
     raw_root: Optional[str] = None,
     raw_secret_name: Optional[str] = None,
-    dates: Optional[list[str]] = None,
+    dates: Optional[items(MAX_DAYS)] = None,
     cleaning: Optional[CleaningConfig] = None,
     spark: Optional[SparkConfig] = None,
     model_ref: str = DEFAULT_MODEL_REF,
@@ -89,7 +90,10 @@ def report(run: Any) -> str:
         reused = " (reused: same raw input)" if meta.get("reused") else ""
         lines.append(f"  clean parquet: {meta.get('clean_uri', '?')}{reused}")
     if "decide_retrain" in steps:
-        lines.append(f"  retrain:       {steps['decide_retrain'].run_metadata.get('reasons', '?')}")
+        decision = steps["decide_retrain"].run_metadata
+        lines.append(f"  retrain:       {decision.get('reasons', '?')}")
+        if decision.get("status") == "collecting":
+            lines.append("  status:        collecting: no model yet; collect more days (horoscope_collect)")
     if "fine_tune_horoscope_lm" in steps and "loss_after" in steps["fine_tune_horoscope_lm"].run_metadata:
         meta = steps["fine_tune_horoscope_lm"].run_metadata
         lines.append(f"  fine-tuning:   held-out loss {meta['loss_before']:.3f} -> {meta['loss_after']:.3f} "

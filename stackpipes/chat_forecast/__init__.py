@@ -12,3 +12,9 @@ MODEL_ARTIFACT = "forecast_model"
 HOLDOUT_METRIC = "smape_holdout"
 HISTORY_ARTIFACT = "chat_history"
 FORECAST_ARTIFACT = "chat_forecast_24h"
+
+# Ceilings of what a user can ask for (see stackpipes.platform.bounds).
+MAX_LAST_N = 20_000  # messages read per run (the live API pages 100 at a time)
+MAX_HORIZON_HOURS = 24 * 7
+MAX_FOLDS = 20
+MAX_CANDIDATES = 10

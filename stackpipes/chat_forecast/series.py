@@ -7,8 +7,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stackpipes.chat_forecast import MAX_HORIZON_HOURS
+from stackpipes.platform.bounds import HOURS_PER_YEAR, count
+
 WEEK = 24 * 7
 DAY = 24
+
+# Hour counts a user can set: a forecast horizon, and a window of the history.
+HorizonHours = count(1, MAX_HORIZON_HOURS, "hours forecast or scored")
+WindowHours = count(DAY, 2 * HOURS_PER_YEAR, "hours of history in a window")
 
 
 def _utc(value: Any) -> pd.Timestamp:
@@ -64,13 +71,24 @@ def with_features(counts: pd.DataFrame) -> pd.DataFrame:
     return features
 
 
+def hours_needed(horizon: int = DAY, current_hours: int = WEEK, folds: int = 3, period: int = DAY) -> int:
+    """Hours of history before a run can compare and train: drift needs the current window and a
+    day of reference before it, the backtest `folds` horizons after a season."""
+    return max(current_hours + DAY, horizon * folds + period)
+
+
 def split_recent(
     counts: pd.DataFrame, current_hours: int = 168, reference_hours: int = 672
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drift features of the most recent `current_hours` and of the `reference_hours` before them."""
-    if len(counts) < current_hours + 24:
-        raise ValueError(f"the series has {len(counts)} hours; drift needs at least {current_hours + 24}")
+    """Drift features of the most recent `current_hours` and of the `reference_hours` before them.
+
+    A series shorter than the current window and a day of reference has nothing to compare yet:
+    the reference comes back empty (drift then reports no reference) and the current window
+    holds what there is.
+    """
     features = with_features(counts)
+    if len(counts) < current_hours + DAY:
+        return features.iloc[0:0].reset_index(drop=True), features.reset_index(drop=True)
     current = features.iloc[-current_hours:].reset_index(drop=True)
     reference = features.iloc[max(0, len(features) - current_hours - reference_hours) : -current_hours]
     return reference.reset_index(drop=True), current

@@ -19,6 +19,7 @@ from stackpipes.core.types import (
     ProductionInfo,
     RetrainDecision,
 )
+from stackpipes.platform.bounds import HOURS_PER_YEAR, MAX_ROWS
 
 
 class RetrainPolicy(BaseModel):
@@ -34,8 +35,10 @@ class RetrainPolicy(BaseModel):
     drift_share_threshold: Optional[float] = Field(
         default=0.5, description="retrain when at least this share of columns drifted"
     )
-    min_samples: int = Field(default=0, ge=0, description="never train on fewer samples than this")
-    cooldown_hours: float = Field(default=0.0, ge=0, description="minimum time since the last training")
+    min_samples: int = Field(default=0, ge=0, le=MAX_ROWS, description="never train on fewer samples than this")
+    cooldown_hours: float = Field(
+        default=0.0, ge=0, le=HOURS_PER_YEAR, description="minimum time since the last training"
+    )
     retrain_without_production: bool = Field(default=True, description="train when no production model exists")
     force: bool = Field(default=False, description="always retrain (respects min_samples)")
 
@@ -50,10 +53,18 @@ class RetrainPolicy(BaseModel):
         n_samples: int,
         production: ProductionInfo,
         now: Optional[datetime] = None,
+        required: int = 0,
+        unit: str = "samples",
     ) -> RetrainDecision:
+        """`required` is what the system itself needs before anything can be trained or compared
+        (e.g. the hours drift and backtest need), `unit` names what is counted. Fewer samples than
+        that, or than the policy's `min_samples`, is not an error: the decision says how much of
+        the history is collected, and a run without a production model ends without one."""
         now = now or datetime.now(timezone.utc)
+        needed = max(required, self.min_samples)
         inputs = {
             "n_samples": n_samples,
+            "samples_needed": needed,
             "production_version": production.version,
             "metric": self.metric,
             "metric_value": score.value if score else None,
@@ -62,11 +73,13 @@ class RetrainPolicy(BaseModel):
             "dataset_drift": drift.dataset_drift if drift else None,
         }
 
-        def decision(retrain: bool, reasons: list[str]) -> RetrainDecision:
-            return RetrainDecision(retrain=retrain, reasons=reasons, evaluated_at=now, inputs=inputs)
+        def decision(retrain: bool, reasons: list[str], collecting: bool = False) -> RetrainDecision:
+            return RetrainDecision(
+                retrain=retrain, reasons=reasons, evaluated_at=now, inputs=inputs, collecting=collecting
+            )
 
-        if n_samples < self.min_samples:
-            return decision(False, [f"only {n_samples} samples, the policy needs at least {self.min_samples}"])
+        if n_samples < needed:
+            return decision(False, [f"collecting history: {n_samples} of {needed} {unit}"], collecting=True)
         if not production.exists:
             if self.retrain_without_production:
                 return decision(True, ["no production model exists"])

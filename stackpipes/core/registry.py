@@ -76,11 +76,16 @@ def load_production_model(production: ProductionInfo) -> Any:
     return Client().get_artifact_version(production.model_artifact_id).load()
 
 
-def keep_production_model(decision: RetrainDecision, production: ProductionInfo) -> Any:
+def keep_production_model(decision: RetrainDecision, production: ProductionInfo) -> Optional[Any]:
     """What a training step returns when no retrain is due: the production model, unchanged.
 
     Training steps always run (static DAGs cannot skip one), so each calls this on `retrain=False`.
+    While the history is still being collected and no model exists yet, there is nothing to keep:
+    None, and the steps after it pass the run through without a model.
     """
+    if not production.exists and decision.collecting:
+        logger.info("No model yet (%s)", "; ".join(decision.reasons))
+        return None
     if not production.exists:
         raise ValueError("no retrain is due but there is no production model to keep: " + "; ".join(decision.reasons))
     logger.info("No retrain (%s); keeping production version %s", "; ".join(decision.reasons), production.version)

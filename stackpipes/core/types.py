@@ -165,6 +165,13 @@ class RetrainDecision(BaseModel):
     reasons: list[str]
     evaluated_at: datetime
     inputs: dict[str, Any] = Field(default_factory=dict)
+    # fewer samples than training needs: not an error, the run says how far the history has come
+    collecting: bool = False
+
+    @property
+    def status(self) -> str:
+        """One word for run metadata and listings: retrain, keep or collecting."""
+        return "collecting" if self.collecting else "retrain" if self.retrain else "keep"
 
     def to_html(self) -> str:
         items = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
@@ -174,7 +181,8 @@ class RetrainDecision(BaseModel):
         )
         return (
             "<html><body style='font-family:sans-serif'>"
-            f"<h3>Retrain: {'YES' if self.retrain else 'no'}</h3><ul>{items}</ul>"
+            f"<h3>Retrain: {'YES' if self.retrain else 'no'}"
+            f"{' (collecting history)' if self.collecting else ''}</h3><ul>{items}</ul>"
             f"<table border='1' cellpadding='4' style='border-collapse:collapse'>{inputs}</table>"
             "</body></html>"
         )

@@ -11,4 +11,5 @@ MODEL_NAME = "horoscope_lm"  # the ZenML model (and MLflow registered model)
 MODEL_ARTIFACT = "horoscope_lm"
 TRAINED_ARTIFACT = "horoscope_lm_trained"
 CORPUS_ARTIFACT = "horoscope_corpus"
+MAX_DAYS = 366  # days one run collects or cleans (ceiling of `dates`)
 HELDOUT_METRIC = "heldout_loss"  # mean per-token loss on the held-out horoscopes; lower is better

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from stackpipes.core.checks import SuiteSpec
 
 OUTPUT_COLUMNS: tuple[str, ...] = (*RAW_COLUMNS, "n_chars")
+MAX_TEXT_CHARS = 100_000  # the longest horoscope a length rule may ask for
 REQUIRED_COLUMNS: tuple[str, ...] = ("date", "sign", "text")
 # The columns after fetched_at that make the dedup order total (see rule 5).
 TIEBREAK_COLUMNS: tuple[str, ...] = ("source", "url", "date", "sign", "text")
@@ -73,11 +74,11 @@ class CleaningConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_chars: int = Field(default=300, ge=0)
-    max_chars: int = Field(default=500, ge=1)
+    min_chars: int = Field(default=300, ge=0, le=MAX_TEXT_CHARS)
+    max_chars: int = Field(default=500, ge=1, le=MAX_TEXT_CHARS)
     # Unicode major general categories kept in text besides whitespace.
-    keep_categories: tuple[Category, ...] = ("L", "M", "N", "P")
-    dedup_keys: tuple[str, ...] = ("date", "sign", "source")
+    keep_categories: tuple[Category, ...] = Field(default=("L", "M", "N", "P"), max_length=5)
+    dedup_keys: tuple[str, ...] = Field(default=("date", "sign", "source"), max_length=len(RAW_COLUMNS))
     dedup_text: bool = True
     keep: Literal["earliest", "latest"] = "earliest"
 

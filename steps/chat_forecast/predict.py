@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Optional
 
 import pandas as pd
 from zenml import log_metadata, step
@@ -11,6 +11,7 @@ from zenml import log_metadata, step
 import materializers.chat_forecast  # noqa: F401  (registers its materializers)
 from stackpipes.chat_forecast import FORECAST_ARTIFACT
 from stackpipes.chat_forecast.model import ForecastModel
+from stackpipes.chat_forecast.series import HorizonHours
 from stackpipes.chat_forecast.types import Forecast
 from stackpipes.core.registry import load_production_model
 from stackpipes.core.types import ProductionInfo, PromotionResult
@@ -19,16 +20,20 @@ from stackpipes.platform.env import reports_dir
 
 @step
 def forecast_next(
-    model: ForecastModel,
+    model: Optional[ForecastModel],
     promotion: PromotionResult,
     production: ProductionInfo,
     hourly_counts: pd.DataFrame,
-    horizon: int = 24,
-) -> Annotated[Forecast, FORECAST_ARTIFACT]:
-    """Forecast with this run's model if it is production now, else with the production model."""
+    horizon: HorizonHours = 24,
+) -> Annotated[Optional[Forecast], FORECAST_ARTIFACT]:
+    """Forecast with this run's model if it is production now, else with the production model.
+    No model yet (the history is still being collected): no forecast, and the run says so."""
     from stackpipes.chat_forecast.model import forecast_frame
     from stackpipes.chat_forecast.plot import plot_forecast
 
+    if model is None:
+        log_metadata({"status": "collecting", "hours": len(hourly_counts)})
+        return None
     serving = model
     if not promotion.promoted and production.exists and promotion.challenger is not None:
         serving = load_production_model(production)  # a retrained model that lost stays out

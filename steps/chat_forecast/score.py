@@ -10,6 +10,7 @@ from zenml.logger import get_logger
 
 import materializers.chat_forecast  # noqa: F401  (registers its materializers)
 from stackpipes.chat_forecast import FORECAST_ARTIFACT
+from stackpipes.chat_forecast.series import HorizonHours
 from stackpipes.core import tracking
 from stackpipes.core.artifacts import is_current_run, successful_versions
 from stackpipes.core.types import MetricScore
@@ -18,7 +19,7 @@ logger = get_logger(__name__)
 
 @step(enable_cache=False, experiment_tracker=True)
 def score_last_forecast(
-    hourly_counts: pd.DataFrame, window_hours: int = 24, min_points: int = 12
+    hourly_counts: pd.DataFrame, window_hours: HorizonHours = 24, min_points: HorizonHours = 12
 ) -> Annotated[MetricScore, "forecast_score"]:
     """Find the newest stored forecast that covers the last `window_hours` and score it."""
     from stackpipes.chat_forecast.plot import plot_forecast
@@ -32,6 +33,8 @@ def score_last_forecast(
         if not may_overlap(version.run_metadata, hourly_counts, window_hours):
             continue  # decided from the artifact's metadata, without loading it
         forecast = version.load()
+        if forecast is None:
+            continue  # a run that was still collecting history made no forecast
         score = score_forecast(forecast.frame, hourly_counts, window_hours, min_points)
         if score is None:
             continue

@@ -9,13 +9,14 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 import materializers.chat_forecast  # noqa: F401  (registers its materializers)
+from stackpipes.chat_forecast.series import WindowHours
 
 logger = get_logger(__name__)
 
 
 @step
 def hourly_series(
-    history: pd.DataFrame, warn_gap_hours: int = 48
+    history: pd.DataFrame, warn_gap_hours: WindowHours = 48
 ) -> tuple[Annotated[pd.DataFrame, "hourly_counts"], Annotated[int, "series_hours"]]:
     """Messages per hour from the first to the last message hour; silent hours count zero.
 
@@ -34,7 +35,7 @@ def hourly_series(
 
 @step
 def split_recent(
-    hourly_counts: pd.DataFrame, current_hours: int = 168, reference_hours: int = 672
+    hourly_counts: pd.DataFrame, current_hours: WindowHours = 168, reference_hours: WindowHours = 672
 ) -> tuple[Annotated[pd.DataFrame, "drift_reference"], Annotated[pd.DataFrame, "drift_current"]]:
     """The most recent `current_hours` against the `reference_hours` before them."""
     from stackpipes.chat_forecast.series import split_recent as split

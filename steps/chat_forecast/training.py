@@ -14,11 +14,13 @@ from zenml.enums import ArtifactType
 from zenml.logger import get_logger
 
 import materializers.chat_forecast  # noqa: F401  (registers its materializers)
-from stackpipes.chat_forecast import HOLDOUT_METRIC, MODEL_ARTIFACT
+from stackpipes.chat_forecast import HOLDOUT_METRIC, MAX_FOLDS, MODEL_ARTIFACT
 from stackpipes.chat_forecast.model import ForecastModel
+from stackpipes.chat_forecast.series import HorizonHours, WindowHours
 from stackpipes.core import tracking
 from stackpipes.core.registry import keep_production_model, load_production_model
 from stackpipes.core.types import ModelEvaluation, ProductionInfo, RetrainDecision
+from stackpipes.platform.bounds import count
 
 logger = get_logger(__name__)
 
@@ -29,12 +31,13 @@ def train_forecaster(
     decision: RetrainDecision,
     production: ProductionInfo,
     candidates: list[str],
-    horizon: int = 24,
-    folds: int = 3,
-    train_window_hours: int = 24 * 7 * 6,
+    horizon: HorizonHours = 24,
+    folds: count(1, MAX_FOLDS) = 3,
+    train_window_hours: WindowHours = 24 * 7 * 6,
     params: Optional[dict[str, Any]] = None,
-) -> Annotated[ForecastModel, ArtifactConfig(name=MODEL_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
-    """Pick the best candidate by rolling backtest and fit it, when the decision says so."""
+) -> Annotated[Optional[ForecastModel], ArtifactConfig(name=MODEL_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
+    """Pick the best candidate by rolling backtest and fit it, when the decision says so; while
+    the history is still being collected and there is no production model: None."""
     from stackpipes.chat_forecast.model import train_forecaster as fit
 
     if not decision.retrain:
@@ -61,18 +64,18 @@ def train_forecaster(
 
 @step(experiment_tracker=True)
 def evaluate_forecaster(
-    model: ForecastModel,
+    model: Optional[ForecastModel],
     hourly_counts: pd.DataFrame,
     decision: RetrainDecision,
     production: ProductionInfo,
-    horizon: int = 24,
+    horizon: HorizonHours = 24,
 ) -> Annotated[ModelEvaluation, "model_evaluation"]:
     """Score the new model and the production model on the same final `horizon` hours."""
     from stackpipes.chat_forecast.model import holdout_smape
 
-    start = hourly_counts["timestamp"].iloc[-horizon]
+    start = hourly_counts["timestamp"].iloc[-min(horizon, len(hourly_counts))]
     holdout = f"the last {horizon} hours from {start:%Y-%m-%d %H:%M}"
-    if not decision.retrain:
+    if not decision.retrain or model is None:
         return ModelEvaluation(metric=HOLDOUT_METRIC, retrained=False, holdout=holdout)
     challenger = holdout_smape(model, hourly_counts, horizon, reestimate=True)
     incumbent = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import pandas as pd
+from pydantic import Field
 from zenml import log_metadata, step
 from zenml.types import HTMLString
 
 import materializers.core  # noqa: F401  (registers the shared materializers)
 from stackpipes.core.types import DriftSummary
+from stackpipes.platform.bounds import MAX_COLUMNS, items
 from stackpipes.platform.env import reports_dir
 
 
@@ -18,12 +20,12 @@ def detect_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     report_name: str,
-    numerical: Optional[list[str]] = None,
-    categorical: Optional[list[str]] = None,
-    drift_share: float = 0.5,
+    numerical: Optional[items(MAX_COLUMNS)] = None,
+    categorical: Optional[items(MAX_COLUMNS)] = None,
+    drift_share: Annotated[float, Field(ge=0, le=1)] = 0.5,
     method: Optional[str] = None,
     threshold: Optional[float] = None,
-    text: Optional[list[str]] = None,
+    text: Optional[items(MAX_COLUMNS)] = None,
     text_threshold: Optional[float] = None,
 ) -> tuple[Annotated[DriftSummary, "drift_summary"], Annotated[HTMLString, "drift_report"]]:
     """Compare `current` with `reference`; the HTML report shows in the dashboard and in reports/.

@@ -14,6 +14,7 @@ from zenml.logger import get_logger
 import materializers.core  # noqa: F401  (registers the shared materializers)
 from stackpipes.core.policy import RetrainPolicy
 from stackpipes.core.types import DriftSummary, MetricScore, ProductionInfo, RetrainDecision
+from stackpipes.platform.bounds import MAX_ROWS, count
 
 logger = get_logger(__name__)
 
@@ -25,8 +26,14 @@ def decide_retrain(
     n_samples: int,
     production: ProductionInfo,
     policy: Optional[RetrainPolicy] = None,
+    required_samples: count(0, MAX_ROWS) = 0,
+    sample_unit: str = "samples",
 ) -> Annotated[RetrainDecision, "retrain_decision"]:
-    decision = (policy or RetrainPolicy()).decide(score, drift, n_samples, production)
+    """`required_samples` is the system's own minimum (`sample_unit` names what is counted); below
+    it, or below the policy's `min_samples`, the decision is "collecting history: N of M"."""
+    decision = (policy or RetrainPolicy()).decide(
+        score, drift, n_samples, production, required=required_samples, unit=sample_unit
+    )
     logger.info("Retrain: %s (%s)", decision.retrain, "; ".join(decision.reasons))
-    log_metadata({"retrain": decision.retrain, "reasons": "; ".join(decision.reasons)})
+    log_metadata({"retrain": decision.retrain, "status": decision.status, "reasons": "; ".join(decision.reasons)})
     return decision

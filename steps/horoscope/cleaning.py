@@ -16,9 +16,10 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 import materializers.horoscope  # noqa: F401  (registers its materializers)
-from stackpipes.horoscope import CORPUS_ARTIFACT
+from stackpipes.horoscope import CORPUS_ARTIFACT, MAX_DAYS
 from stackpipes.horoscope.cleaning import CleaningConfig
 from stackpipes.horoscope.spark_job import SparkConfig
+from stackpipes.platform.bounds import items
 
 logger = get_logger(__name__)
 
@@ -27,7 +28,7 @@ logger = get_logger(__name__)
 def clean_horoscopes(
     raw_root: Optional[str] = None,
     secret_name: Optional[str] = None,
-    dates: Optional[list[str]] = None,
+    dates: Optional[items(MAX_DAYS)] = None,
     cleaning: Optional[CleaningConfig] = None,
     spark: Optional[SparkConfig] = None,
 ) -> tuple[Annotated[str, "clean_parquet_uri"], Annotated[dict[str, Any], "clean_suite"]]:

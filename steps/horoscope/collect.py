@@ -12,6 +12,8 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 import materializers.horoscope  # noqa: F401  (registers its materializers)
+from stackpipes.horoscope import MAX_DAYS
+from stackpipes.platform.bounds import items
 from stackpipes.platform.env import PROJECT_ROOT
 
 logger = get_logger(__name__)
@@ -22,7 +24,7 @@ SITES_PORT_VARIABLE = "STACKPIPES_SITES_PORT"  # the fixed port the bundled site
 @step(enable_cache=False)  # what a site serves changes from one run to the next
 def collect_horoscopes(
     sources_dir: str = "configs/horoscope/sources",
-    dates: Optional[list[str]] = None,
+    dates: Optional[items(MAX_DAYS)] = None,
     serve_bundled_sites: bool = False,
 ) -> tuple[Annotated[pd.DataFrame, "raw_horoscopes"], Annotated[str, "collection_report"]]:
     """Scrape each source for the days; a source that fails or changed its layout is skipped.

@@ -21,7 +21,7 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def evaluate_horoscope_lm(
-    lm: LanguageModel,
+    lm: Optional[LanguageModel],
     corpus: pd.DataFrame,
     decision: RetrainDecision,
     production: ProductionInfo,

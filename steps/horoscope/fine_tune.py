@@ -35,7 +35,7 @@ def fine_tune_horoscope_lm(
     task: str = "auto",
     training: Optional[LMTrainingConfig] = None,
     gguf_cache: Optional[str] = None,
-) -> Annotated[LanguageModel, ArtifactConfig(name=TRAINED_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
+) -> Annotated[Optional[LanguageModel], ArtifactConfig(name=TRAINED_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
     """Fine-tune `model_ref` (an HF id or path, or the packaged SmolLM2 GGUF) on (sign, date) ->
     text, with the Trainer; parameters and metrics go to MLflow through its MLflow callback."""
     from stackpipes.horoscope.prompts import horoscope_examples

@@ -21,7 +21,7 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def evaluate_sampling_grid(
-    lm: LanguageModel,
+    lm: Optional[LanguageModel],
     corpus: pd.DataFrame,
     decision: RetrainDecision,
     grid: Optional[GridConfig] = None,
@@ -55,7 +55,7 @@ def evaluate_sampling_grid(
 
     config = grid or GridConfig()
     if not decision.retrain:
-        current = lm.metadata.get("generation", {})
+        current = lm.metadata.get("generation", {}) if lm is not None else {}
         note = "No new model in this run: the production model keeps its generation config."
         return pd.DataFrame(), dict(current), HTMLString(f"<html><body><p>{note}</p></body></html>")
     metrics_config = metrics or TextMetricsConfig()

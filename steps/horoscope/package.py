@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 from zenml import ArtifactConfig, log_metadata, step
 from zenml.enums import ArtifactType
@@ -20,11 +20,11 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def package_horoscope_lm(
-    lm: LanguageModel,
+    lm: Optional[LanguageModel],
     best_sampling: dict[str, Any],
     decision: RetrainDecision,
     log_model_to_mlflow: bool = True,
-) -> Annotated[LanguageModel, ArtifactConfig(name=MODEL_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
+) -> Annotated[Optional[LanguageModel], ArtifactConfig(name=MODEL_ARTIFACT, artifact_type=ArtifactType.MODEL)]:
     """The trained model with the best strategy as its default generation config; logged to
     MLflow as a pyfunc model (what the MLflow registry entry points at)."""
     from stackpipes.horoscope.grid import generation_config_for

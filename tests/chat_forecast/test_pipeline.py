@@ -112,6 +112,38 @@ def test_first_run_trains_promotes_and_forecasts(fresh_project, export_file, sta
     assert len(served) == 24 and (served["forecast"] >= 0).all()
 
 
+def test_a_short_history_is_collected_not_refused_and_the_run_says_how_far(fresh_project, export_file, tmp_path):
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    from pipelines.chat_forecast import report
+    from stackpipes.chat_forecast.telegram_export import parse_export
+
+    data = json.loads(export_file.read_text(encoding="utf-8"))
+    first = min(int(m["date_unixtime"]) for m in data["messages"])
+    early = {**data, "messages": [m for m in data["messages"] if int(m["date_unixtime"]) < first + 3 * 24 * 3600]}
+    short = tmp_path / "three_days.json"
+    short.write_text(json.dumps(early), encoding="utf-8")
+
+    run = run_pipeline(short)
+    assert str(run.status.value) == "completed"
+    decision = run.steps["decide_retrain"].outputs["retrain_decision"][0].load()
+    hours = run.steps["hourly_series"].outputs["series_hours"][0].load()
+    assert decision.collecting and not decision.retrain
+    assert decision.reasons == [f"collecting history: {hours} of 336 hours"] and hours <= 72
+    assert run.steps["forecast_next"].outputs["chat_forecast_24h"][0].load() is None
+    assert f"collecting history: {hours} of 336 hours" in report(run)
+    with pytest.raises(KeyError):
+        Client().get_model_version("chat_forecast", ModelStages.PRODUCTION)
+    kept = history_versions()[0].load()
+    assert set(kept["id"]) == set(parse_export(short).messages["id"])  # the messages are kept
+
+    later = run_pipeline(export_file)  # enough hours now: the first model is trained
+    assert later.steps["decide_retrain"].outputs["retrain_decision"][0].load().reasons == ["no production model exists"]
+    assert Client().get_model_version("chat_forecast", ModelStages.PRODUCTION) is not None
+    assert set(kept["id"]) <= set(history_versions()[0].load()["id"])
+
+
 def test_yesterdays_forecast_is_scored_with_smape(fresh_project, export_file, tmp_path):
     from stackpipes.chat_forecast.model import smape
 

@@ -35,7 +35,16 @@ def test_no_production_model_trains():
 
 def test_too_few_samples_never_trains_even_without_production():
     decision = POLICY.decide(score(None), drift(1.0), 99, NO_PROD, now=NOW)
-    assert not decision.retrain and "only 99 samples" in decision.reasons[0]
+    assert not decision.retrain and decision.collecting and decision.status == "collecting"
+    assert decision.reasons == ["collecting history: 99 of 100 samples"]
+
+
+def test_the_systems_own_minimum_counts_when_it_is_above_the_policys():
+    decision = POLICY.decide(score(None), drift(1.0), 150, NO_PROD, now=NOW, required=192, unit="hours")
+    assert decision.collecting and decision.reasons == ["collecting history: 150 of 192 hours"]
+    assert decision.inputs["samples_needed"] == 192
+    enough = POLICY.decide(score(None), drift(1.0), 192, NO_PROD, now=NOW, required=192, unit="hours")
+    assert enough.retrain and not enough.collecting and enough.status == "retrain"
 
 
 def test_bad_metric_trains_and_says_why():

@@ -116,7 +116,7 @@ def gone(pid: int) -> bool:
     """The process has exited and was reaped (no zombie left)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped between the lookup and the read
         return True
     return state == "X"
 
