@@ -11,17 +11,20 @@ JSON and shown as the HTML of their `to_html()`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from typing import Any, ClassVar, Optional
 
 import pandas as pd
-from zenml.enums import VisualizationType
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.integrations.pandas.materializers.pandas_materializer import PandasMaterializer
+from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.materializers.materializer_registry import materializer_registry
 from zenml.materializers.pydantic_materializer import PydanticMaterializer
 
 from stackpipes.core.types import (
     DriftSummary,
+    EvidentlyReport,
     MetricScore,
     ModelEvaluation,
     ProductionInfo,
@@ -81,3 +84,43 @@ class ReportMaterializer(PydanticMaterializer):
             for key, value in data.model_dump(mode="json").items()
             if isinstance(value, (bool, int, float, str)) and len(str(value)) < 250
         }
+
+
+class EvidentlyReportMaterializer(BaseMaterializer):
+    """An Evidently report as its own HTML file plus a script-free summary page.
+
+    Two visualizations, the summary first: the dashboard shows it inside its sandboxed frame
+    (where the report's scripts cannot run); the full report is the second, to download.
+    """
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (EvidentlyReport,)
+    ASSOCIATED_ARTIFACT_TYPE = ArtifactType.DATA_ANALYSIS
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.uri, name)
+
+    def load(self, data_type: type[Any]) -> EvidentlyReport:
+        with self.artifact_store.open(self._path("meta.json"), "r") as handle:
+            meta = json.load(handle)
+        texts = {}
+        for name in ("report.html", "summary.html"):
+            with self.artifact_store.open(self._path(name), "r") as handle:
+                texts[name] = handle.read()
+        return EvidentlyReport(html=texts["report.html"], summary_html=texts["summary.html"], **meta)
+
+    def save(self, data: EvidentlyReport) -> None:
+        with self.artifact_store.open(self._path("report.html"), "w") as handle:
+            handle.write(data.html)
+        with self.artifact_store.open(self._path("summary.html"), "w") as handle:
+            handle.write(data.summary_html)
+        with self.artifact_store.open(self._path("meta.json"), "w") as handle:
+            json.dump({"title": data.title, "path": data.path}, handle)
+
+    def save_visualizations(self, data: EvidentlyReport) -> dict[str, VisualizationType]:
+        return {self._path(name).replace("\\", "/"): VisualizationType.HTML for name in ("summary.html", "report.html")}
+
+    def extract_metadata(self, data: EvidentlyReport) -> dict[str, Any]:
+        return {"title": data.title, "path": data.path or "", "html_bytes": len(data.html.encode())}
+
+    def compute_content_hash(self, data: EvidentlyReport) -> Optional[str]:
+        return hashlib.sha256(data.html.encode()).hexdigest()

@@ -91,7 +91,8 @@ def chat_forecast(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
-    from stackpipes.platform.env import reports_dir
+    from stackpipes.core.summary import dashboard_line, review_lines
+    from stackpipes.platform.registration import experiment_tracking_uri
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
@@ -102,16 +103,9 @@ def report(run: Any) -> str:
     if "forecast_next" in steps and "csv" in steps["forecast_next"].run_metadata:
         meta = steps["forecast_next"].run_metadata
         lines.append(f"  forecast CSV:  {meta['csv']}  (+ .png beside it)")
-    lines.append(f"  drift report:  {reports_dir() / 'drift' / 'chat_forecast_drift.html'}")
-    if "decide_retrain" in steps:
-        lines.append(f"  retrain:       {steps['decide_retrain'].run_metadata.get('reasons', '?')}")
-    if "promote_if_better" in steps:
-        lines.append(f"  promotion:     {steps['promote_if_better'].run_metadata.get('promotion_reason', '?')}")
-    from zenml.client import Client
-
-    tracker = Client().active_stack.experiment_tracker
-    if tracker is not None:
-        lines.append(f"  MLflow:        experiment '{run.pipeline.name}' at {tracker.get_tracking_uri()} "
-                     "(browse: python run.py mlflow-ui)")
-    lines.append("  dashboard:     python run.py dashboard  (then open the run above)")
+    lines += review_lines(run)
+    uri = experiment_tracking_uri()
+    if uri is not None:
+        lines.append(f"  MLflow:        experiment '{run.pipeline.name}' at {uri} (browse: python run.py mlflow-ui)")
+    lines.append(dashboard_line(run))
     return "\n".join(lines)

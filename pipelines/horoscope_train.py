@@ -83,17 +83,16 @@ def horoscope_train(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
+    from stackpipes.core.summary import dashboard_line, review_lines
+
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
     if "clean_horoscopes" in steps:
         meta = steps["clean_horoscopes"].run_metadata
         reused = " (reused: same raw input)" if meta.get("reused") else ""
         lines.append(f"  clean parquet: {meta.get('clean_uri', '?')}{reused}")
-    if "decide_retrain" in steps:
-        decision = steps["decide_retrain"].run_metadata
-        lines.append(f"  retrain:       {decision.get('reasons', '?')}")
-        if decision.get("status") == "collecting":
-            lines.append("  status:        collecting: no model yet; collect more days (horoscope_collect)")
+    if "decide_retrain" in steps and steps["decide_retrain"].run_metadata.get("status") == "collecting":
+        lines.append("  status:        collecting: no model yet; collect more days (horoscope_collect)")
     if "fine_tune_horoscope_lm" in steps and "loss_after" in steps["fine_tune_horoscope_lm"].run_metadata:
         meta = steps["fine_tune_horoscope_lm"].run_metadata
         lines.append(f"  fine-tuning:   held-out loss {meta['loss_before']:.3f} -> {meta['loss_after']:.3f} "
@@ -102,8 +101,7 @@ def report(run: Any) -> str:
         meta = steps["evaluate_sampling_grid"].run_metadata
         lines.append(f"  best sampling: top_p={meta['best_top_p']} temperature={meta['best_temperature']} "
                      f"(score {meta['best_score']:.3f}; table + chart: artifact 'sampling_grid_report')")
-    if "promote_if_better" in steps:
-        lines.append(f"  promotion:     {steps['promote_if_better'].run_metadata.get('promotion_reason', '?')}")
+    lines += review_lines(run)
     lines.append("  generate:      python run.py generate --sign aries")
-    lines.append("  dashboard:     python run.py dashboard  (then open the run above)")
+    lines.append(dashboard_line(run))
     return "\n".join(lines)

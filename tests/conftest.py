@@ -46,10 +46,11 @@ def state_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def zenml_local_stack():
-    """The `local` stack from stacks/local.yaml, registered once in the private store."""
-    from stackpipes.platform.env import boot_zenml
+    """The `local` stack from stacks/local.yaml, registered once in the private store; ZenML booted
+    as run.py boots it (MLflow components built on first use, MLflow runs opened on first log)."""
+    from stackpipes.platform.flavors.lazy_components import boot_with_lazy_components
 
-    boot_zenml()
+    boot_with_lazy_components()
     from stackpipes.platform.registration import stack_up
     from stackpipes.platform.stackfile import load_stack_file
 

@@ -65,8 +65,9 @@ def check_series(series: pd.DataFrame) -> None:
 
 
 def with_features(counts: pd.DataFrame) -> pd.DataFrame:
-    """The columns compared for drift: the hourly level and its smoothed daily level."""
-    features = pd.DataFrame({"count": counts["count"].astype(float).to_numpy()})
+    """The columns compared for drift (the hourly level and its smoothed daily level), with the
+    hour each row is (shown as the windows compared, not compared itself)."""
+    features = pd.DataFrame({"timestamp": counts["timestamp"].to_numpy(), "count": counts["count"].astype(float).to_numpy()})
     features["rolling_24h"] = features["count"].rolling(24, min_periods=1).mean()
     return features
 

@@ -50,6 +50,28 @@ def summarise_snapshot(snapshot_dict: dict[str, Any], drift_share: float, refere
     )
 
 
+def distributions(reference: pd.Series, current: pd.Series, bins: int = 20) -> tuple[list[float], list[float], list[float]]:
+    """Shared bin edges and each side's share of rows per bin (for the drift view's histograms)."""
+    import numpy as np
+
+    ref = pd.to_numeric(reference, errors="coerce").dropna().to_numpy(float)
+    cur = pd.to_numeric(current, errors="coerce").dropna().to_numpy(float)
+    both = np.concatenate([ref, cur])
+    if not len(both):
+        return [], [], []
+    edges = np.histogram_bin_edges(both, bins=bins)
+    shares = [np.histogram(side, bins=edges)[0] / max(len(side), 1) for side in (ref, cur)]
+    return [float(e) for e in edges], [float(v) for v in shares[0]], [float(v) for v in shares[1]]
+
+
+def window(frame: pd.DataFrame, time_column: Optional[str]) -> Optional[str]:
+    """The first and last time of `frame` as text, when it has the time column."""
+    if not time_column or time_column not in frame.columns or frame.empty:
+        return None
+    times = pd.to_datetime(frame[time_column], utc=True)
+    return f"{times.min():%Y-%m-%d %H:%M} to {times.max():%Y-%m-%d %H:%M} UTC"
+
+
 def drift_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -103,6 +125,11 @@ def drift_report(
         reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
     )
     summary = summarise_snapshot(snapshot.dict(), drift_share, len(reference), len(current))
+    for column in numerical:
+        if column in summary.columns:
+            edges, ref_shares, cur_shares = distributions(reference[column], current[column])
+            summary.columns[column] = summary.columns[column].model_copy(
+                update={"bin_edges": edges, "reference_shares": ref_shares, "current_shares": cur_shares})
     if html_path is not None:
         path = Path(html_path)
         path.parent.mkdir(parents=True, exist_ok=True)

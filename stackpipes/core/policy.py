@@ -7,8 +7,8 @@ dashboard. The promotion verdict compares a new model with production on the sam
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Optional
+from datetime import datetime, timezone
+from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from stackpipes.core.types import (
     ModelEvaluation,
     ProductionInfo,
     RetrainDecision,
+    RuleOutcome,
 )
 from stackpipes.platform.bounds import HOURS_PER_YEAR, MAX_ROWS
 
@@ -56,10 +57,16 @@ class RetrainPolicy(BaseModel):
         required: int = 0,
         unit: str = "samples",
     ) -> RetrainDecision:
-        """`required` is what the system itself needs before anything can be trained or compared
+        """Every rule is evaluated and its outcome kept (`rules`), also the ones another rule
+        overrules; `reasons` say what decided.
+
+        `required` is what the system itself needs before anything can be trained or compared
         (e.g. the hours drift and backtest need), `unit` names what is counted. Fewer samples than
         that, or than the policy's `min_samples`, is not an error: the decision says how much of
-        the history is collected, and a run without a production model ends without one."""
+        the history is collected, and a run without a production model ends without one. Then a
+        missing production model trains; else the triggers (force, a bad score, drift) train
+        unless the cooldown holds them back.
+        """
         now = now or datetime.now(timezone.utc)
         needed = max(required, self.min_samples)
         inputs = {
@@ -72,55 +79,88 @@ class RetrainPolicy(BaseModel):
             "drifted_share": drift.drifted_share if drift else None,
             "dataset_drift": drift.dataset_drift if drift else None,
         }
+        rules: list[RuleOutcome] = []
+
+        def rule(name: str, outcome: str, detail: str) -> RuleOutcome:
+            rules.append(RuleOutcome(rule=name, outcome=outcome, detail=detail))
+            return rules[-1]
 
         def decision(retrain: bool, reasons: list[str], collecting: bool = False) -> RetrainDecision:
             return RetrainDecision(
-                retrain=retrain, reasons=reasons, evaluated_at=now, inputs=inputs, collecting=collecting
+                retrain=retrain, reasons=reasons, evaluated_at=now, inputs=inputs, collecting=collecting, rules=rules
             )
 
-        if n_samples < needed:
-            return decision(False, [f"collecting history: {n_samples} of {needed} {unit}"], collecting=True)
+        samples = (
+            rule("samples", "hold", f"collecting history: {n_samples} of {needed} {unit}")
+            if n_samples < needed
+            else rule("samples", "pass", f"{n_samples} {unit} (at least {needed} needed)")
+        )
+        triggers = self._triggers(score, drift, rule)
+        cooldown = self._cooldown(production, now, rule)
         if not production.exists:
-            if self.retrain_without_production:
-                return decision(True, ["no production model exists"])
-            return decision(False, ["no production model exists and the policy does not train one"])
-        if self.force:
-            return decision(True, ["retraining is forced by the policy"])
-        last_training = production.last_trained_at or production.trained_at
-        if last_training is not None and self.cooldown_hours > 0:
-            trained_at = last_training
-            if trained_at.tzinfo is None:
-                trained_at = trained_at.replace(tzinfo=timezone.utc)
-            elapsed = now - trained_at
-            if elapsed < timedelta(hours=self.cooldown_hours):
-                hours = elapsed.total_seconds() / 3600
-                return decision(
-                    False, [f"cooldown: last training {hours:.1f} h ago, the policy waits {self.cooldown_hours} h"]
-                )
-
-        reasons = []
-        if self.metric_threshold is not None and score is not None and score.value is not None:
-            if self._metric_is_bad(score.value):
-                direction = "below" if self.higher_is_better else "above"
-                reasons.append(
-                    f"{self.metric} {score.value:.3g} is {direction} the threshold {self.metric_threshold}"
-                )
-        if drift is not None and self.drift_share_threshold is not None:
-            if drift.drifted_share >= self.drift_share_threshold:
-                reasons.append(
-                    f"drift: {drift.drifted_columns}/{drift.total_columns} columns drifted "
-                    f"(share {drift.drifted_share:.2f} >= {self.drift_share_threshold})"
-                )
-        if reasons:
-            return decision(True, reasons)
-        quiet = []
-        if score is None or score.value is None:
-            quiet.append(f"no {self.metric} score available ({score.status if score else 'not scored'})")
+            missing = rule(
+                "production",
+                "retrain" if self.retrain_without_production else "hold",
+                "no production model exists"
+                + ("" if self.retrain_without_production else " and the policy does not train one"),
+            )
         else:
-            quiet.append(f"{self.metric} {score.value:.3g} is within the threshold {self.metric_threshold}")
-        if drift is not None:
-            quiet.append(f"drift share {drift.drifted_share:.2f} is below {self.drift_share_threshold}")
-        return decision(False, quiet)
+            missing = rule("production", "pass", f"production is version {production.version}")
+
+        if samples.outcome == "hold":
+            return decision(False, [samples.detail], collecting=True)
+        if not production.exists:
+            return decision(missing.outcome == "retrain", [missing.detail])
+        if triggers and cooldown is not None:
+            return decision(False, [f"{t.detail} -> would retrain; held back by the {cooldown.detail}" for t in triggers])
+        if triggers:
+            return decision(True, [t.detail for t in triggers])
+        return decision(False, [r.detail for r in rules if r.rule in ("metric", "drift")] or ["no rule asks to retrain"])
+
+    def _triggers(self, score: Optional[MetricScore], drift: Optional[DriftSummary], rule: Any) -> list[RuleOutcome]:
+        """The rules that ask to retrain (force, metric, drift), each with its outcome recorded."""
+        triggers = []
+        if self.force:
+            triggers.append(rule("force", "retrain", "retraining is forced by the policy"))
+        if score is None or score.value is None:
+            rule("metric", "n/a", f"no {self.metric} score available ({score.status if score else 'not scored'})")
+        elif self.metric_threshold is None:
+            rule("metric", "n/a", f"{self.metric} {score.value:.3g} (the policy sets no threshold)")
+        elif self._metric_is_bad(score.value):
+            direction = "below" if self.higher_is_better else "above"
+            triggers.append(rule(
+                "metric", "retrain", f"{self.metric} {score.value:.3g} is {direction} the threshold {self.metric_threshold}"
+            ))
+        else:
+            rule("metric", "pass", f"{self.metric} {score.value:.3g} is within the threshold {self.metric_threshold}")
+        if drift is None or drift.total_columns == 0:
+            rule("drift", "n/a", f"no drift measured ({drift.note if drift and drift.note else 'no reference'})")
+        elif self.drift_share_threshold is None:
+            rule("drift", "n/a", f"drift share {drift.drifted_share:.2f} (the policy sets no threshold)")
+        elif drift.drifted_share >= self.drift_share_threshold:
+            triggers.append(rule(
+                "drift", "retrain",
+                f"drift: {drift.drifted_columns}/{drift.total_columns} columns drifted "
+                f"(share {drift.drifted_share:.2f} >= {self.drift_share_threshold})",
+            ))
+        else:
+            rule("drift", "pass", f"drift share {drift.drifted_share:.2f} is below {self.drift_share_threshold}")
+        return triggers
+
+    def _cooldown(self, production: ProductionInfo, now: datetime, rule: Any) -> Optional[RuleOutcome]:
+        """The cooldown's outcome; returned when it holds retraining back."""
+        last_training = production.last_trained_at or production.trained_at
+        if not production.exists or last_training is None or self.cooldown_hours <= 0:
+            rule("cooldown", "n/a", "no cooldown applies")
+            return None
+        if last_training.tzinfo is None:
+            last_training = last_training.replace(tzinfo=timezone.utc)
+        hours = (now - last_training).total_seconds() / 3600
+        if hours < self.cooldown_hours:
+            return rule("cooldown", "hold",
+                        f"cooldown: last training {hours:.1f} h ago, the policy waits {self.cooldown_hours:g} h")
+        rule("cooldown", "pass", f"last training {hours:.1f} h ago (cooldown {self.cooldown_hours:g} h)")
+        return None
 
 
 def is_better(challenger: float, production: float, higher_is_better: bool = False) -> bool:

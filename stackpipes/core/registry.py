@@ -57,6 +57,7 @@ def production_info(model_name: str, model_artifact: str, metric: str) -> Produc
         version=version.name,
         model_artifact_id=str(artifact.id),
         metric=_as_float(metadata.get(metric)),
+        metric_name=metric,
         trained_at=_trained_at(metadata),
         last_trained_at=last,
     )

@@ -12,6 +12,16 @@ from typing import Any, Optional
 
 
 def active_run() -> Optional[Any]:
+    """The step's MLflow run, opened now if the step is tracked and has not logged before (runs
+    open on first use, see platform.flavors.lazy_components); None where the step has no tracker.
+    Call it only when about to log: a tracked step that never asks leaves no empty run."""
+    import sys
+
+    from stackpipes.platform.flavors.lazy_components import open_step_run
+
+    open_step_run()
+    if "mlflow" not in sys.modules:
+        return None  # nothing imported MLflow, so no run can be active
     import mlflow
 
     return mlflow.active_run()

@@ -6,7 +6,6 @@ are checked on load. Each one has a materializer in `materializers/` that adds a
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any, Optional
 
@@ -69,27 +68,24 @@ class ValidationReport(BaseModel):
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        rows = []
-        for o in self.outcomes:
-            colour = "#e7f6e7" if o.success else "#fde8e8"
-            rows.append(
-                f"<tr style='background:{colour}'><td>{'PASS' if o.success else 'FAIL'}</td>"
-                f"<td>{html.escape(o.expectation)}</td><td>{html.escape(str(o.column or ''))}</td>"
-                f"<td>{html.escape(str(o.unexpected_count if o.unexpected_count is not None else ''))}</td>"
-                f"<td>{html.escape(str(o.unexpected_sample[:10] or o.observed_value or ''))}</td>"
-                f"<td>{html.escape(o.exception or '')}</td></tr>"
-            )
+        from stackpipes.core import views
+
         status = "passed" if self.success else "FAILED"
-        return (
-            "<html><body style='font-family:sans-serif'>"
-            f"<h3>Data check '{html.escape(self.suite)}' on '{html.escape(self.dataset)}': {status}</h3>"
-            f"<p>{self.rows} rows, validated at {self.validated_at.isoformat()}</p>"
-            "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
-            "<tr><th>result</th><th>expectation</th><th>column</th><th>unexpected</th>"
-            "<th>observed / sample</th><th>error</th></tr>"
-            + "".join(rows)
-            + "</table></body></html>"
+        failed = "".join(f"<li>{views.esc(o.describe())}</li>" for o in self.failed)
+        rows = [("PASS" if o.success else "FAIL", o.expectation, o.column or "",
+                 "" if o.unexpected_count is None else o.unexpected_count,
+                 o.unexpected_sample[:10] or ("" if o.observed_value is None else o.observed_value), o.exception or "")
+                for o in self.outcomes]
+        body = (
+            f"<h3>Data check '{views.esc(self.suite)}' on '{views.esc(self.dataset)}': "
+            f"<span class='verdict'>{status}</span></h3>"
+            f"<p>{self.rows} rows; {len(self.outcomes) - len(self.failed)}/{len(self.outcomes)} expectations "
+            f"passed; validated at {self.validated_at:%Y-%m-%d %H:%M:%S} UTC</p>"
+            + (f"<p>Failed:</p><ul>{failed}</ul>" if failed else "")
+            + views.table(["result", "expectation", "column", "unexpected", "observed / sample", "error"], rows,
+                          shade=["pass" if o.success else "fail" for o in self.outcomes])
         )
+        return views.page(f"Data check {self.suite} on {self.dataset}", body)
 
 
 class ColumnDrift(BaseModel):
@@ -100,6 +96,10 @@ class ColumnDrift(BaseModel):
     score: float
     threshold: float
     drifted: bool
+    # the two distributions, as shares per bin over shared `bin_edges` (numerical columns)
+    bin_edges: list[float] = Field(default_factory=list)
+    reference_shares: list[float] = Field(default_factory=list)
+    current_shares: list[float] = Field(default_factory=list)
 
 
 class DriftSummary(BaseModel):
@@ -114,25 +114,59 @@ class DriftSummary(BaseModel):
     current_rows: int
     report_path: Optional[str] = None
     note: str = ""  # e.g. why nothing was compared (no reference data yet)
+    reference_window: Optional[str] = None  # e.g. "2026-10-01 00:00 to 2026-10-28 23:00"
+    current_window: Optional[str] = None
+    title: str = ""  # what was compared, e.g. "chat_forecast run X: hourly counts"
+
+    @property
+    def verdict(self) -> str:
+        """One line: the drifted share, the columns that drifted, the windows."""
+        if not self.total_columns:
+            return f"no drift measured: {self.note or 'nothing compared'}"
+        names = [c.column for c in self.columns.values() if c.drifted]
+        windows = ""
+        if self.reference_window and self.current_window:
+            windows = f"; current {self.current_window} vs reference {self.reference_window}"
+        return (f"{'DATASET DRIFT' if self.dataset_drift else 'no dataset drift'}: {self.drifted_columns}/"
+                f"{self.total_columns} columns drifted (share {self.drifted_share:.2f})"
+                + (f": {', '.join(names)}" if names else "") + windows)
 
     def to_html(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(c.column)}</td><td>{html.escape(c.method)}</td>"
-            f"<td>{c.score:.4g}</td><td>{c.threshold:.4g}</td><td>{'yes' if c.drifted else 'no'}</td></tr>"
-            for c in self.columns.values()
-        )
-        return (
-            "<html><body style='font-family:sans-serif'>"
-            f"<h3>Drift: {'DATASET DRIFT' if self.dataset_drift else 'no dataset drift'}</h3>"
-            f"<p>{self.drifted_columns}/{self.total_columns} columns drifted "
-            f"(share {self.drifted_share:.2f}); reference {self.reference_rows} rows, "
-            f"current {self.current_rows} rows.</p>"
-            + (f"<p>{html.escape(self.note)}</p>" if self.note else "")
-            + f"<p>Full report: {html.escape(self.report_path or 'not saved')}</p>"
-            "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
-            "<tr><th>column</th><th>method</th><th>score</th><th>threshold</th><th>drifted</th></tr>"
-            f"{rows}</table></body></html>"
-        )
+        from stackpipes.core import views
+
+        body = [f"<h3>Drift{': ' + views.esc(self.title) if self.title else ''}</h3>",
+                f"<p class='verdict'>{views.esc(self.verdict)}</p>",
+                f"<p>reference: {self.reference_rows} rows"
+                + (f", {views.esc(self.reference_window)}" if self.reference_window else "")
+                + f"<br>current: {self.current_rows} rows"
+                + (f", {views.esc(self.current_window)}" if self.current_window else "") + "</p>"]
+        if self.note:
+            body.append(f"<p>{views.esc(self.note)}</p>")
+        columns = list(self.columns.values())
+        body.append(views.score_bars([(c.column, c.score, c.threshold, c.drifted) for c in columns],
+                                     "per-column drift score against its threshold"))
+        body.append(views.table(
+            ["column", "method", "score", "threshold", "drifted"],
+            [(c.column, c.method, f"{c.score:.4g}", f"{c.threshold:.4g}", "yes" if c.drifted else "no") for c in columns],
+            shade=["yes" if c.drifted else "no" for c in columns],
+        ))
+        for c in columns:
+            body.append(views.histogram(c.bin_edges, c.reference_shares, c.current_shares,
+                                        f"{c.column}: reference vs current (share of rows per bin)"))
+        if self.report_path:
+            body.append(f"<p class='muted'>Full Evidently report (interactive, opens in a browser): "
+                        f"{views.esc(self.report_path)}</p>")
+        return views.page(f"Drift {self.title}".strip(), "".join(body))
+
+
+class EvidentlyReport(BaseModel):
+    """A full Evidently report (a page of scripts: it opens in a browser, not inside the dashboard's
+    sandboxed frame) with the script-free summary the dashboard shows first."""
+
+    title: str
+    html: str = Field(repr=False)
+    summary_html: str = Field(repr=False)
+    path: Optional[str] = None  # the copy under reports/
 
 
 class MetricScore(BaseModel):
@@ -154,12 +188,21 @@ class ProductionInfo(BaseModel):
     version: Optional[str] = None
     model_artifact_id: Optional[str] = None
     metric: Optional[float] = None
+    metric_name: Optional[str] = None
     trained_at: Optional[datetime] = None
     last_trained_at: Optional[datetime] = None  # the newest training of any version, promoted or not
 
 
+class RuleOutcome(BaseModel):
+    """One rule of the retrain policy and what it said: retrain, hold (back), pass or n/a."""
+
+    rule: str
+    outcome: str
+    detail: str
+
+
 class RetrainDecision(BaseModel):
-    """Whether to retrain, and every reason that led there."""
+    """Whether to retrain, the reasons that decided, and every rule's outcome (overruled ones too)."""
 
     retrain: bool
     reasons: list[str]
@@ -167,6 +210,7 @@ class RetrainDecision(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     # fewer samples than training needs: not an error, the run says how far the history has come
     collecting: bool = False
+    rules: list[RuleOutcome] = Field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -174,18 +218,17 @@ class RetrainDecision(BaseModel):
         return "collecting" if self.collecting else "retrain" if self.retrain else "keep"
 
     def to_html(self) -> str:
-        items = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
-        inputs = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
-            for k, v in self.inputs.items()
-        )
-        return (
-            "<html><body style='font-family:sans-serif'>"
-            f"<h3>Retrain: {'YES' if self.retrain else 'no'}"
-            f"{' (collecting history)' if self.collecting else ''}</h3><ul>{items}</ul>"
-            f"<table border='1' cellpadding='4' style='border-collapse:collapse'>{inputs}</table>"
-            "</body></html>"
-        )
+        from stackpipes.core import views
+
+        verdict = "collecting history" if self.collecting else "retrain" if self.retrain else "no retrain"
+        reasons = "".join(f"<li>{views.esc(r)}</li>" for r in self.reasons)
+        body = (f"<h3>Retrain decision: <span class='verdict'>{verdict}</span></h3><ul>{reasons}</ul>"
+                + (("<p>Every rule of the policy:</p>" + views.table(
+                    ["rule", "outcome", "detail"], [(r.rule, r.outcome, r.detail) for r in self.rules],
+                    shade=[r.outcome for r in self.rules])) if self.rules else "")
+                + "<p>Inputs:</p>" + views.table(["input", "value"], list(self.inputs.items()))
+                + f"<p class='muted'>evaluated at {self.evaluated_at:%Y-%m-%d %H:%M:%S} UTC</p>")
+        return views.page(f"Retrain decision: {verdict}", body)
 
 
 class ModelEvaluation(BaseModel):
@@ -212,15 +255,14 @@ class PromotionResult(BaseModel):
     registry_version: Optional[str] = None
 
     def to_html(self) -> str:
-        def fmt(value: Optional[float]) -> str:
-            return "n/a" if value is None else f"{value:.4g}"
+        from stackpipes.core import views
 
-        return (
-            "<html><body style='font-family:sans-serif'>"
-            f"<h3>{'Promoted to production' if self.promoted else 'Not promoted'}</h3>"
-            f"<p>{html.escape(self.reason)}</p>"
-            f"<p>{html.escape(self.metric)}: challenger {fmt(self.challenger)}, "
-            f"production {fmt(self.production)}</p>"
-            f"<p>model version {html.escape(str(self.model_version))}, "
-            f"registry version {html.escape(str(self.registry_version))}</p></body></html>"
-        )
+        verdict = "Promoted to production" if self.promoted else "Not promoted"
+        body = (f"<h3 class='verdict'>{verdict}</h3><p>{views.esc(self.reason)}</p>"
+                + views.compare_bars(self.metric, self.challenger, self.production)
+                + views.table(["", "value"], [
+                    (f"{self.metric}: challenger", views.fmt(self.challenger)),
+                    (f"{self.metric}: production", views.fmt(self.production)),
+                    ("ZenML model version", self.model_version or "n/a"),
+                    ("MLflow registry version", self.registry_version or "n/a")]))
+        return views.page(verdict, body)

@@ -7,6 +7,7 @@ analytics settings at import time. Nothing in this module imports a heavy librar
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,14 @@ def secure_state() -> Path:
 def reports_dir() -> Path:
     """Where human-facing copies of reports (drift HTML, forecasts) are written."""
     path = Path(os.environ.get("STACKPIPES_REPORTS", PROJECT_ROOT / "reports")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_reports_dir(pipeline: str, run: str) -> Path:
+    """reports/<pipeline>/<run name>/: one run's files, never overwritten by another run."""
+    safe = [re.sub(r"[^A-Za-z0-9_.-]", "_", part) for part in (pipeline, run)]
+    path = reports_dir() / safe[0] / safe[1]
     path.mkdir(parents=True, exist_ok=True)
     return path
 

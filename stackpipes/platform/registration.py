@@ -183,6 +183,9 @@ def _full_sync(spec: StackSpec, client: Any, result: StackUpResult) -> None:
     """Every flavor, secret and component compared with the file and brought in line; each
     change leaves its undo in `result.undo`."""
     from zenml.enums import StackComponentType
+    from zenml.exceptions import StackValidationError
+
+    from stackpipes.platform.flavors.lazy_components import validate_lazy_components
 
     _register_flavors(spec, client, result)
     _sync_secrets(spec, client, result)
@@ -213,6 +216,10 @@ def _full_sync(spec: StackSpec, client: Any, result: StackUpResult) -> None:
         client.update_stack(spec.name, environment={**{k: None for k in current if k not in environment}, **environment})
         result.actions.append(f"stack {spec.name}: environment updated")
     synced = client.get_stack(spec.name, allow_name_prefix_match=False)
+    try:
+        validate_lazy_components(synced)  # what runs skip for components built on first use
+    except StackValidationError as exc:
+        raise StackFileError(spec.path, "components", f"a stack ZenML accepts ({exc})") from None
     fingerprint = _fingerprint(spec, synced)
     if (synced.labels or {}).get(SYNCED_LABEL) != fingerprint:
         client.update_stack(spec.name, labels={**(synced.labels or {}), SYNCED_LABEL: fingerprint})
@@ -286,32 +293,51 @@ def bring_up(spec: StackSpec, activate: bool = True, echo: Any = print) -> Stack
 
         for line in ensure(spec.services):
             echo(f"  {line}")
-    from stackpipes.platform.env import boot_zenml
+    from stackpipes.platform.flavors.lazy_components import boot_with_lazy_components
     from stackpipes.platform.locks import state_lock
 
-    boot_zenml()
+    boot_with_lazy_components()
     with state_lock("stack"):
         result = stack_up(spec, activate=activate)
         _create_local_tracking_store()
     return result
 
 
+def _local_tracking_database() -> Optional[str]:
+    """The SQLite file of the active stack's MLflow tracker when it keeps its store inside a local
+    artifact store (no tracking_uri), else None. Read from the stored models: MLflow not imported."""
+    from zenml.client import Client
+    from zenml.stack import StackComponent
+
+    components = Client().active_stack_model.components
+    trackers = components.get("experiment_tracker") or []
+    if not trackers or trackers[0].flavor_name != "mlflow" or trackers[0].configuration.get("tracking_uri"):
+        return None
+    store = StackComponent.from_model(components["artifact_store"][0])
+    if not store.config.is_local:
+        return None
+    return os.path.abspath(os.path.join(store.path, "mlflow.db"))  # where ZenML's MLflow tracker puts it
+
+
+def experiment_tracking_uri() -> Optional[str]:
+    """The active stack's MLflow tracking URI (what its tracker's get_tracking_uri gives for the
+    configurations the stack files use), without building the tracker; None without one."""
+    from zenml.client import Client
+
+    trackers = Client().active_stack_model.components.get("experiment_tracker") or []
+    if not trackers or trackers[0].flavor_name != "mlflow":
+        return None
+    database = _local_tracking_database()
+    return f"sqlite:///{database}" if database else trackers[0].configuration.get("tracking_uri")
+
+
 def _create_local_tracking_store() -> None:
     """Create the schema of the stack's local MLflow store (SQLite in the artifact store) if it is
     not there yet, while holding the state lock: two first runs at once would both create it."""
-    from zenml.client import Client
-
-    client = Client()
-    trackers = client.active_stack_model.components.get("experiment_tracker") or []
-    if not trackers or trackers[0].flavor_name != "mlflow" or trackers[0].configuration.get("tracking_uri"):
-        return
-    store = client.active_stack.artifact_store
-    if not store.config.is_local:
-        return
-    database = os.path.join(store.path, "mlflow.db")  # where ZenML's MLflow tracker puts it
-    if os.path.exists(database):
+    database = _local_tracking_database()
+    if database is None or os.path.exists(database):
         return
     from mlflow.tracking import MlflowClient
 
-    os.makedirs(store.path, exist_ok=True)
-    MlflowClient(tracking_uri=f"sqlite:///{os.path.abspath(database)}").search_experiments(max_results=1)
+    os.makedirs(os.path.dirname(database), exist_ok=True)
+    MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments(max_results=1)

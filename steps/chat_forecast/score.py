@@ -14,10 +14,11 @@ from stackpipes.chat_forecast.series import HorizonHours
 from stackpipes.core import tracking
 from stackpipes.core.artifacts import is_current_run, successful_versions
 from stackpipes.core.types import MetricScore
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
-@step(enable_cache=False, experiment_tracker=True)
+@step(enable_cache=False, experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def score_last_forecast(
     hourly_counts: pd.DataFrame, window_hours: HorizonHours = 24, min_points: HorizonHours = 12
 ) -> Annotated[MetricScore, "forecast_score"]:

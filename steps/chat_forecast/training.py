@@ -21,11 +21,12 @@ from stackpipes.core import tracking
 from stackpipes.core.registry import keep_production_model, load_production_model
 from stackpipes.core.types import ModelEvaluation, ProductionInfo, RetrainDecision
 from stackpipes.platform.bounds import count
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def train_forecaster(
     hourly_counts: pd.DataFrame,
     decision: RetrainDecision,
@@ -62,7 +63,7 @@ def train_forecaster(
     return model
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def evaluate_forecaster(
     model: Optional[ForecastModel],
     hourly_counts: pd.DataFrame,

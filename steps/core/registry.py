@@ -11,7 +11,9 @@ from zenml.logger import get_logger
 import materializers.core  # noqa: F401  (registers the shared materializers)
 from stackpipes.core.policy import promotion_verdict
 from stackpipes.core.registry import mirror_to_model_registry, production_info
+from stackpipes.core.run_record import record_promotion
 from stackpipes.core.types import ModelEvaluation, ProductionInfo, PromotionResult
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
@@ -24,7 +26,7 @@ def fetch_production_model(
     return production_info(model_name, model_artifact, metric)
 
 
-@step(enable_cache=False)
+@step(enable_cache=False, experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def promote_if_better(evaluation: ModelEvaluation) -> Annotated[PromotionResult, "promotion"]:
     """Set this run's model version to production when the verdict says so."""
     model = get_step_context().model
@@ -43,7 +45,14 @@ def promote_if_better(evaluation: ModelEvaluation) -> Annotated[PromotionResult,
         model.set_stage(ModelStages.PRODUCTION, force=True)
         result.registry_version = mirror_to_model_registry(model.name, evaluation, str(model.version))
     log_metadata({"promoted": promote, "promotion_reason": reason})
+    record_promotion(result)
     if model is not None:
-        log_metadata({"promoted": promote, "promotion_reason": reason}, infer_model=True)
+        log_metadata({"promoted": promote, "promotion_reason": reason, "trained": evaluation.retrained},
+                     infer_model=True)
+        if not evaluation.retrained:  # every run makes a model version: tell apart those that trained nothing
+            from zenml.client import Client
+
+            Client().update_model_version(model.model_id, model.id, add_tags=["no-training"],
+                                          description="This run trained no model: " + reason)
     logger.info("Promotion: %s (%s)", promote, reason)
     return result

@@ -13,13 +13,15 @@ from zenml.logger import get_logger
 
 import materializers.core  # noqa: F401  (registers the shared materializers)
 from stackpipes.core.policy import RetrainPolicy
+from stackpipes.core.run_record import record_decision
 from stackpipes.core.types import DriftSummary, MetricScore, ProductionInfo, RetrainDecision
 from stackpipes.platform.bounds import MAX_ROWS, count
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
 
-@step(enable_cache=False)
+@step(enable_cache=False, experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def decide_retrain(
     score: Optional[MetricScore],
     drift: Optional[DriftSummary],
@@ -36,4 +38,5 @@ def decide_retrain(
     )
     logger.info("Retrain: %s (%s)", decision.retrain, "; ".join(decision.reasons))
     log_metadata({"retrain": decision.retrain, "status": decision.status, "reasons": "; ".join(decision.reasons)})
+    record_decision(decision, drift)  # the run's metadata and tags, MLflow metrics
     return decision

@@ -15,11 +15,12 @@ from stackpipes.core.types import ModelEvaluation, ProductionInfo, RetrainDecisi
 from stackpipes.horoscope import HELDOUT_METRIC
 from stackpipes.lm.bundle import LanguageModel
 from stackpipes.lm.config import LMTrainingConfig
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def evaluate_horoscope_lm(
     lm: Optional[LanguageModel],
     corpus: pd.DataFrame,

@@ -22,11 +22,12 @@ from stackpipes.core.types import ProductionInfo, RetrainDecision
 from stackpipes.horoscope import TRAINED_ARTIFACT
 from stackpipes.lm.bundle import LanguageModel
 from stackpipes.lm.config import DEFAULT_MODEL_REF, LMTrainingConfig, default_gguf_cache
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def fine_tune_horoscope_lm(
     corpus: pd.DataFrame,
     decision: RetrainDecision,

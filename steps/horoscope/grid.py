@@ -15,11 +15,12 @@ from stackpipes.core.types import RetrainDecision
 from stackpipes.horoscope.grid import GridConfig
 from stackpipes.lm.bundle import LanguageModel
 from stackpipes.lm.config import TextMetricsConfig, default_gguf_cache
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def evaluate_sampling_grid(
     lm: Optional[LanguageModel],
     corpus: pd.DataFrame,

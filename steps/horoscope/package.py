@@ -14,11 +14,12 @@ from stackpipes.core import tracking
 from stackpipes.core.types import RetrainDecision
 from stackpipes.horoscope import MODEL_ARTIFACT
 from stackpipes.lm.bundle import LanguageModel
+from stackpipes.platform.flavors.lazy_components import MLFLOW_RUN_ON_FIRST_LOG
 
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
 def package_horoscope_lm(
     lm: Optional[LanguageModel],
     best_sampling: dict[str, Any],

@@ -99,12 +99,29 @@ def test_first_run_trains_promotes_and_forecasts(fresh_project, export_file, sta
 
     drift = run.steps["detect_drift"].outputs["drift_summary"][0].load()
     assert Path(drift.report_path).is_file()
+    assert Path(drift.report_path).parent.name == run.name  # one folder per run: nothing overwritten
+    assert drift.current_window and drift.reference_window and len(drift.columns["count"].bin_edges) == 21
+
+    # What the run decided is on the run: tags for the runs list, metadata, the summary's lines.
+    from pipelines.chat_forecast import report
+
+    tags = {t.name for t in run.tags}
+    assert {"retrain", "promoted"} <= tags and tags & {"drift", "no-drift"}
+    assert run.run_metadata["retrain"] is True and run.run_metadata["promoted"] is True
+    assert 0 <= run.run_metadata["drifted_share"] <= 1
+    summary = report(run)
+    assert "  drift:  " in summary and drift.verdict in summary
+    assert "  production:    none yet" in summary and "promotion:     promoted" in summary
 
     # The MLflow registry shows the same champion.
     import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(Client().active_stack.experiment_tracker.get_tracking_uri())
+    from stackpipes.platform.registration import experiment_tracking_uri
+
+    uri = Client().active_stack.experiment_tracker.get_tracking_uri()
+    assert experiment_tracking_uri() == uri  # what run.py prints, read without building the tracker
+    mlflow.set_tracking_uri(uri)
     champion = MlflowClient().get_model_version_by_alias("chat_forecast", "champion")
     assert champion.tags.get("zenml_model_version", champion.description) is not None
     assert str(production.name) in (champion.description or "")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stackpipes.chat_forecast.types import Forecast
-from stackpipes.core.types import ColumnDrift, DriftSummary, RetrainDecision
+from stackpipes.core.types import ColumnDrift, DriftSummary, EvidentlyReport, RetrainDecision
 
 
 def saved(obj, name):
@@ -64,3 +65,19 @@ def test_forecaster_and_forecast_round_trip_with_views(fresh_project):
     again = loaded.load()
     pd.testing.assert_frame_equal(again.frame, frame)
     assert again.png == forecast.png and again.model == "holt_winters"
+
+
+def test_an_evidently_report_shows_its_script_free_summary_first_and_keeps_the_full_page(fresh_project):
+    from zenml import save_artifact
+    from zenml.client import Client
+
+    import materializers.core  # noqa: F401
+
+    full = "<html><head><title>t</title><script>render()</script></head><body><div id='root'></div></body></html>"
+    report = EvidentlyReport(title="p run r", html=full, summary_html="<html><body><p>2/2 drifted</p></body></html>",
+                             path="/reports/p/r/drift.html")
+    version = Client().get_artifact_version(save_artifact(report, name="evidently_test").id)
+    assert version.load() == report
+    uris = [v.uri for v in version.visualizations]
+    assert [Path(u).name for u in uris] == ["summary.html", "report.html"]  # the dashboard shows the first
+    assert version.run_metadata["title"] == "p run r"

@@ -96,3 +96,17 @@ def test_policy_rejects_unknown_keys():
 def test_is_better_is_strict():
     assert is_better(10.0, 12.0) and not is_better(12.0, 12.0)
     assert is_better(0.9, 0.8, higher_is_better=True)
+
+
+def test_every_rule_is_listed_with_its_outcome_also_when_overruled():
+    just_trained = PROD.model_copy(update={"trained_at": NOW})
+    decision = POLICY.decide(score(20.0), drift(1.0), 500, just_trained, now=NOW)
+    assert not decision.retrain
+    assert decision.reasons == [
+        "drift: 2/2 columns drifted (share 1.00 >= 0.5) -> would retrain; "
+        "held back by the cooldown: last training 0.0 h ago, the policy waits 20 h"
+    ]
+    outcomes = {r.rule: r.outcome for r in decision.rules}
+    assert outcomes == {"samples": "pass", "metric": "pass", "drift": "retrain", "cooldown": "hold",
+                        "production": "pass"}
+    assert "within the threshold 40" in next(r.detail for r in decision.rules if r.rule == "metric")

@@ -109,6 +109,9 @@ def test_local_s3_stack_registers_tracker_and_registry(server, fresh_project, tm
         assert tracker.flavor == "mlflow" and registry.flavor == "mlflow"
         # The URI came from the variable up() exported (the module's private port).
         assert tracker.get_tracking_uri() == server
+        from stackpipes.platform.registration import experiment_tracking_uri
+
+        assert experiment_tracking_uri() == server
         assert tracker.config.tracking_username == "stackpipes"  # resolved from the ZenML secret
 
         # The registry reaches the same server through the tracker's settings.

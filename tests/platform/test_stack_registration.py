@@ -148,6 +148,22 @@ def test_an_unchanged_stack_is_one_read_and_a_hand_edit_is_put_back(tmp_path, ze
     ]
 
 
+def test_a_stack_zenml_would_refuse_to_run_is_refused_by_stack_up(tmp_path, zenml_local_stack):
+    """MLflow's tracker and registry are built only when used, so runs do not validate them:
+    `stack up` does, with the real components, and applies nothing when they do not pass."""
+    from zenml.client import Client
+
+    from stackpipes.platform.registration import stack_up
+
+    lonely = {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"},
+              "model_registry": {"flavor": "mlflow"}}  # the MLflow registry needs the MLflow tracker
+    with pytest.raises(StackFileError) as err:
+        stack_up(spec_file(tmp_path, "lonely", lonely), activate=False)
+    assert err.value.key == "components" and "experiment_tracker" in str(err.value).lower().replace(" ", "_")
+    with pytest.raises(KeyError):
+        Client().get_stack("lonely", allow_name_prefix_match=False)
+
+
 def test_a_stack_file_that_fails_half_way_applies_nothing(tmp_path, zenml_local_stack, monkeypatch):
     from zenml.client import Client
     from zenml.enums import StackComponentType

@@ -11,7 +11,6 @@ the arguments go to ZenML's own entrypoint.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -30,20 +29,11 @@ def run_in_process() -> None:
     root = Path(__file__).resolve().parents[3]  # the project folder: stackpipes/platform/flavors/..
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    from stackpipes.platform.env import DEFAULT_INTEGRATIONS, boot_zenml
+    from stackpipes.platform.flavors.lazy_components import boot_with_lazy_components
 
     # MLflow is imported only by steps that use it: its integration is not activated up front
-    # (that imports MLflow, ~2 s per task) and the tracker and registry are built on first use.
-    # STACKPIPES_LAZY_COMPONENTS=0 builds everything up front, as ZenML does.
-    lazy = os.environ.get("STACKPIPES_LAZY_COMPONENTS", "1") != "0"
-    if lazy:
-        allowed = os.environ.get("STACKPIPES_INTEGRATIONS", ",".join(DEFAULT_INTEGRATIONS)).split(",")
-        os.environ["STACKPIPES_INTEGRATIONS"] = ",".join(i for i in allowed if i != "mlflow")
-    boot_zenml()
-    if lazy:
-        from stackpipes.platform.flavors.lazy_components import make_components_lazy
-
-        make_components_lazy()
+    # (that imports MLflow, ~1.5 s per task) and the tracker and registry are built on first use.
+    boot_with_lazy_components()
     from zenml.entrypoints.entrypoint import main as zenml_entrypoint
 
     zenml_entrypoint()

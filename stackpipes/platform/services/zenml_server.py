@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any, Optional
 
 import yaml
 
@@ -31,6 +32,12 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def dashboard_run_url(project: str, run_id: Any) -> Optional[str]:
+    """The dashboard page of a run when the project's ZenML server is up, else None."""
+    url = zenml_url()
+    return f"{url}/projects/{project}/runs/{run_id}" if _answers(url) else None
 
 
 def zenml_client_uses_server() -> bool:
