@@ -46,6 +46,11 @@ def system_cli_modules() -> list:
     return found
 
 
+def cli_modules() -> list:
+    """The shared core's commands (`review`), then each system's."""
+    return [importlib.import_module("stackpipes.core.cli"), *system_cli_modules()]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="run.py",
@@ -92,7 +97,7 @@ def _system_commands(parser: argparse.ArgumentParser) -> dict[str, Handler]:
     """Add every system's commands to `parser`; a name two systems claim is a bug, said at once."""
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     handlers: dict[str, Handler] = {}
-    for module in system_cli_modules():
+    for module in cli_modules():
         for name, handler in module.add_commands(commands).items():
             if name in handlers or name in BUILTIN_COMMANDS:
                 raise RuntimeError(f"{module.__name__}: command '{name}' is already taken")
@@ -142,8 +147,8 @@ def cmd_dashboard(stop: bool, port: int | None) -> int:
         os.environ["STACKPIPES_ZENML_PORT"] = str(port)
     if stop:
         return zenml_server.down()
-    url = zenml_server.up()
-    print(f"ZenML dashboard: {url}  (stop with: python run.py dashboard --stop)")
+    zenml_server.up()
+    print(f"ZenML dashboard: {zenml_server.runs_url()}  (stop with: python run.py dashboard --stop)")
     return 0
 
 

@@ -20,7 +20,7 @@ from stackpipes.chat_forecast import (
     MODEL_NAME,
 )
 from stackpipes.chat_forecast.series import HorizonHours, WindowHours, hours_needed
-from stackpipes.core.policy import RetrainPolicy
+from stackpipes.core.policy import RetrainPolicy, review_mode
 from stackpipes.platform.bounds import count, items
 from steps.chat_forecast import (
     evaluate_forecaster,
@@ -85,7 +85,7 @@ def chat_forecast(
         hourly_counts, decision, production, candidates=candidates or ["seasonal_naive", "holt_winters"], horizon=horizon
     )
     evaluation = evaluate_forecaster(model, hourly_counts, decision, production, horizon=horizon)
-    promotion = promote_if_better(evaluation)
+    promotion = promote_if_better(evaluation, review=review_mode(retrain_policy))
     forecast_next(model, promotion, production, hourly_counts, horizon=horizon)
 
 

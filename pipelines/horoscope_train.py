@@ -13,7 +13,7 @@ from typing import Any, Optional
 from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 
-from stackpipes.core.policy import RetrainPolicy
+from stackpipes.core.policy import RetrainPolicy, review_mode
 from stackpipes.horoscope import HELDOUT_METRIC, MAX_DAYS, MODEL_ARTIFACT, MODEL_NAME
 from stackpipes.horoscope.cleaning import CleaningConfig
 from stackpipes.horoscope.grid import GridConfig
@@ -78,7 +78,7 @@ def horoscope_train(
     _, best, _ = evaluate_sampling_grid(trained, corpus, decision, grid=grid, metrics=metrics, judge_model=judge_model)
     model = package_horoscope_lm(trained, best, decision, log_model_to_mlflow=log_model_to_mlflow)
     evaluation = evaluate_horoscope_lm(model, corpus, decision, production, training=training)
-    promote_if_better(evaluation)
+    promote_if_better(evaluation, review=review_mode(retrain_policy))
 
 
 def report(run: Any) -> str:

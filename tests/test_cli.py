@@ -98,8 +98,10 @@ def test_systems_bring_their_own_commands():
     modules = [module.__name__ for module in run.system_cli_modules()]
     assert "stackpipes.horoscope.cli" in modules
     assert not any(name.split(".")[1] in run.LIBRARIES for name in modules)
+    assert [m.__name__ for m in run.cli_modules()][0] == "stackpipes.core.cli"  # the shared `review`
     result = run_cli("--help")
     assert "generate" in result.stdout  # horoscope's command, added through its cli module
+    assert "review" in result.stdout
     result = run_cli("generate", "--sign", "ophiuchus")
     assert result.returncode == 1 and result.stderr.strip().startswith("error: --sign 'ophiuchus': expected one of")
     result = run_cli("generate", "--sign", "leo", "--n", "100000")

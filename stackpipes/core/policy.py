@@ -8,7 +8,7 @@ dashboard. The promotion verdict compares a new model with production on the sam
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,11 @@ class RetrainPolicy(BaseModel):
     )
     retrain_without_production: bool = Field(default=True, description="train when no production model exists")
     force: bool = Field(default=False, description="always retrain (respects min_samples)")
+    review: Literal["auto", "promotion", "retrain"] = Field(
+        default="auto",
+        description="auto: decide alone; promotion: a better challenger waits in staging for an approval; "
+        "retrain: drift or a bad score asks for a retrain that waits for an approval",
+    )
 
     def _metric_is_bad(self, value: float) -> bool:
         assert self.metric_threshold is not None
@@ -56,6 +61,7 @@ class RetrainPolicy(BaseModel):
         now: Optional[datetime] = None,
         required: int = 0,
         unit: str = "samples",
+        approval: Optional[str] = None,
     ) -> RetrainDecision:
         """Every rule is evaluated and its outcome kept (`rules`), also the ones another rule
         overrules; `reasons` say what decided.
@@ -65,7 +71,8 @@ class RetrainPolicy(BaseModel):
         that, or than the policy's `min_samples`, is not an error: the decision says how much of
         the history is collected, and a run without a production model ends without one. Then a
         missing production model trains; else the triggers (force, a bad score, drift) train
-        unless the cooldown holds them back.
+        unless the cooldown holds them back. With `review: retrain` a trigger only requests a
+        retrain, and `approval` (who approved a request, when) makes this run train.
         """
         now = now or datetime.now(timezone.utc)
         needed = max(required, self.min_samples)
@@ -85,9 +92,11 @@ class RetrainPolicy(BaseModel):
             rules.append(RuleOutcome(rule=name, outcome=outcome, detail=detail))
             return rules[-1]
 
-        def decision(retrain: bool, reasons: list[str], collecting: bool = False) -> RetrainDecision:
+        def decision(retrain: bool, reasons: list[str], collecting: bool = False,
+                     awaiting_review: bool = False) -> RetrainDecision:
             return RetrainDecision(
-                retrain=retrain, reasons=reasons, evaluated_at=now, inputs=inputs, collecting=collecting, rules=rules
+                retrain=retrain, reasons=reasons, evaluated_at=now, inputs=inputs, collecting=collecting, rules=rules,
+                awaiting_review=awaiting_review,
             )
 
         samples = (
@@ -109,10 +118,17 @@ class RetrainPolicy(BaseModel):
 
         if samples.outcome == "hold":
             return decision(False, [samples.detail], collecting=True)
+        if approval and self.review == "retrain" and production.exists:
+            rule("review", "retrain", f"retrain approved {approval}")
+            return decision(True, [f"retrain approved {approval}"])
         if not production.exists:
             return decision(missing.outcome == "retrain", [missing.detail])
         if triggers and cooldown is not None:
             return decision(False, [f"{t.detail} -> would retrain; held back by the {cooldown.detail}" for t in triggers])
+        if triggers and self.review == "retrain":
+            rule("review", "hold", "the policy asks a person to approve a retrain (python run.py review approve RUN)")
+            return decision(False, [f"{t.detail} -> retrain requested, awaiting review" for t in triggers],
+                            awaiting_review=True)
         if triggers:
             return decision(True, [t.detail for t in triggers])
         return decision(False, [r.detail for r in rules if r.rule in ("metric", "drift")] or ["no rule asks to retrain"])
@@ -161,6 +177,15 @@ class RetrainPolicy(BaseModel):
                         f"cooldown: last training {hours:.1f} h ago, the policy waits {self.cooldown_hours:g} h")
         rule("cooldown", "pass", f"last training {hours:.1f} h ago (cooldown {self.cooldown_hours:g} h)")
         return None
+
+
+def review_mode(policy: Any) -> str:
+    """The `review` setting of a policy given as a RetrainPolicy, a dict or None."""
+    if policy is None:
+        return "auto"
+    if isinstance(policy, dict):
+        policy = RetrainPolicy.model_validate(policy)
+    return policy.review
 
 
 def is_better(challenger: float, production: float, higher_is_better: bool = False) -> bool:

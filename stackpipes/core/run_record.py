@@ -34,12 +34,24 @@ def record_decision(decision: RetrainDecision, drift: Optional[DriftSummary]) ->
     tags = [decision.status]  # retrain | keep | collecting
     if figures:
         tags.append("drift" if drift is not None and drift.dataset_drift else "no-drift")
-    _on_run({**figures, "retrain": decision.retrain, "decision": decision.status,
-             "decision_reasons": "; ".join(decision.reasons)}, tags)
+    metadata: dict[str, Any] = {**figures, "retrain": decision.retrain, "decision": decision.status,
+                                "decision_reasons": "; ".join(decision.reasons)}
+    if decision.awaiting_review:
+        from stackpipes.core.review import AWAITING, RETRAIN_REQUESTED
+
+        tags += [RETRAIN_REQUESTED, AWAITING]
+        metadata["review_state"] = "awaiting review"
+    _on_run(metadata, tags)
     tracking.log_metrics({**figures, "retrain": float(decision.retrain)})
 
 
 def record_promotion(promotion: PromotionResult) -> None:
-    _on_run({"promoted": promotion.promoted, "promotion_reason": promotion.reason},
-            ["promoted" if promotion.promoted else "not-promoted"])
+    metadata: dict[str, Any] = {"promoted": promotion.promoted, "promotion_reason": promotion.reason}
+    tags = ["promoted" if promotion.promoted else "not-promoted"]
+    if promotion.awaiting_review:
+        from stackpipes.core.review import AWAITING
+
+        tags.append(AWAITING)
+        metadata["review_state"] = "awaiting review"
+    _on_run(metadata, tags)
     tracking.log_metrics({"promoted": float(promotion.promoted)})

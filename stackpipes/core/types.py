@@ -211,11 +211,16 @@ class RetrainDecision(BaseModel):
     # fewer samples than training needs: not an error, the run says how far the history has come
     collecting: bool = False
     rules: list[RuleOutcome] = Field(default_factory=list)
+    awaiting_review: bool = False  # a retrain was requested and waits for a person (review: retrain)
 
     @property
     def status(self) -> str:
-        """One word for run metadata and listings: retrain, keep or collecting."""
-        return "collecting" if self.collecting else "retrain" if self.retrain else "keep"
+        """One word for run metadata and listings: retrain, keep, collecting or awaiting-review."""
+        if self.collecting:
+            return "collecting"
+        if self.awaiting_review:
+            return "awaiting-review"
+        return "retrain" if self.retrain else "keep"
 
     def to_html(self) -> str:
         from stackpipes.core import views
@@ -253,11 +258,13 @@ class PromotionResult(BaseModel):
     production: Optional[float] = None
     model_version: Optional[str] = None
     registry_version: Optional[str] = None
+    awaiting_review: bool = False  # beat production, waits in staging for an approval (review: promotion)
 
     def to_html(self) -> str:
         from stackpipes.core import views
 
-        verdict = "Promoted to production" if self.promoted else "Not promoted"
+        verdict = ("Promoted to production" if self.promoted else "Awaiting review (staging)" if self.awaiting_review
+                   else "Not promoted")
         body = (f"<h3 class='verdict'>{verdict}</h3><p>{views.esc(self.reason)}</p>"
                 + views.compare_bars(self.metric, self.challenger, self.production)
                 + views.table(["", "value"], [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
@@ -27,10 +27,18 @@ def fetch_production_model(
 
 
 @step(enable_cache=False, experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
-def promote_if_better(evaluation: ModelEvaluation) -> Annotated[PromotionResult, "promotion"]:
-    """Set this run's model version to production when the verdict says so."""
+def promote_if_better(
+    evaluation: ModelEvaluation, review: Literal["auto", "promotion", "retrain"] = "auto"
+) -> Annotated[PromotionResult, "promotion"]:
+    """Set this run's model version to production when the verdict says so; with `review:
+    promotion` a winner waits in `staging` until `python run.py review approve` promotes it."""
     model = get_step_context().model
     promote, reason = promotion_verdict(evaluation)
+    awaiting = promote and review == "promotion"
+    if awaiting:
+        promote = False
+        label = f"{model.name}:{model.version}" if model is not None else "this version"
+        reason += f"; awaiting review: python run.py review approve {label}"
     result = PromotionResult(
         promoted=promote,
         reason=reason,
@@ -38,7 +46,16 @@ def promote_if_better(evaluation: ModelEvaluation) -> Annotated[PromotionResult,
         challenger=evaluation.challenger,
         production=evaluation.production,
         model_version=str(model.version) if model else None,
+        awaiting_review=awaiting,
     )
+    if awaiting and model is not None:
+        from zenml.client import Client
+
+        from stackpipes.core.review import AWAITING
+
+        model.set_stage(ModelStages.STAGING, force=True)
+        Client().update_model_version(model.model_id, model.id, add_tags=[AWAITING])
+        log_metadata({"review_state": "awaiting review"}, infer_model=True)
     if promote:
         if model is None:
             raise ValueError("promotion needs the pipeline to declare a ZenML Model")

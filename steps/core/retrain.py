@@ -33,9 +33,23 @@ def decide_retrain(
 ) -> Annotated[RetrainDecision, "retrain_decision"]:
     """`required_samples` is the system's own minimum (`sample_unit` names what is counted); below
     it, or below the policy's `min_samples`, the decision is "collecting history: N of M"."""
-    decision = (policy or RetrainPolicy()).decide(
-        score, drift, n_samples, production, required=required_samples, unit=sample_unit
+    from zenml import get_step_context
+
+    policy = policy or RetrainPolicy()
+    context = get_step_context()
+    request = None
+    if policy.review == "retrain":
+        from stackpipes.core.review import pending_retrain_approval
+
+        request = pending_retrain_approval(context.pipeline.name)
+    decision = policy.decide(
+        score, drift, n_samples, production, required=required_samples, unit=sample_unit,
+        approval=request[1] if request else None,
     )
+    if decision.retrain and request and any(r.rule == "review" for r in decision.rules):
+        from stackpipes.core.review import mark_request_used
+
+        mark_request_used(request[0], context.pipeline_run.name)
     logger.info("Retrain: %s (%s)", decision.retrain, "; ".join(decision.reasons))
     log_metadata({"retrain": decision.retrain, "status": decision.status, "reasons": "; ".join(decision.reasons)})
     record_decision(decision, drift)  # the run's metadata and tags, MLflow metrics

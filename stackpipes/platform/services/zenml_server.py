@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import yaml
 
-from stackpipes.platform.env import configure_environment
+from stackpipes.platform.env import PROJECT_ROOT, configure_environment
 from stackpipes.platform.processes import require_free_port
 
 
@@ -60,11 +60,38 @@ def up() -> str:
         return zenml_url()
     configure_environment()
     require_free_port(zenml_port(), "STACKPIPES_ZENML_PORT", "ZenML server")
+    # In the local store itself, which the server then serves; in a child process, so that this
+    # one never loads (and later writes back) ZenML's configuration from before the login.
+    answered = subprocess.run([sys.executable, "-c", "from stackpipes.platform.services.zenml_server import "
+                               "skip_onboarding; skip_onboarding()"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if answered.returncode != 0:
+        raise RuntimeError(f"could not prepare the local ZenML user: {answered.stderr[-1500:]}")
     command = [_zenml_cli(), "login", "--local", "--ip-address", "127.0.0.1", "--port", str(zenml_port())]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"could not start the local ZenML server: {(result.stderr or result.stdout)[-1500:]}")
     return zenml_url()
+
+
+def skip_onboarding() -> None:
+    """Answer the dashboard's first-visit survey for the local server's user (it has no login and
+    no one to e-mail): no newsletter, survey done, so the first page is the dashboard itself.
+    Written through the local store before the server starts: the server's user endpoint does
+    not let a client change the e-mail opt-in of the default user."""
+    from zenml.client import Client
+
+    client = Client()
+    user = client.active_user
+    metadata = dict(user.user_metadata or {})
+    if user.email_opted_in is False and metadata.get("finished_onboarding_survey"):
+        return
+    metadata["finished_onboarding_survey"] = True
+    client.update_user(user.id, updated_email_opt_in=False, updated_metadata=metadata)
+
+
+def runs_url(project: str = "default") -> str:
+    """The dashboard's list of runs (a new user's first page), not its welcome page."""
+    return f"{zenml_url()}/projects/{project}/runs"
 
 
 def down() -> int:
