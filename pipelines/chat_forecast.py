@@ -13,6 +13,7 @@ from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 
 from stackpipes.chat_forecast import (
+    FORECAST_ARTIFACT,
     HOLDOUT_METRIC,
     MAX_CANDIDATES,
     MAX_LAST_N,
@@ -38,6 +39,7 @@ from steps.core import (
     fetch_production_model,
     promote_if_better,
     validate_dataset,
+    write_review_page,
 )
 
 MESSAGES_SUITE = "configs/suites/telegram_messages.yaml"
@@ -87,6 +89,7 @@ def chat_forecast(
     evaluation = evaluate_forecaster(model, hourly_counts, decision, production, horizon=horizon)
     promotion = promote_if_better(evaluation, review=review_mode(retrain_policy))
     forecast_next(model, promotion, production, hourly_counts, horizon=horizon)
+    write_review_page(promotion, products=[FORECAST_ARTIFACT], after="forecast_next")
 
 
 def report(run: Any) -> str:

@@ -26,6 +26,7 @@ from steps.core import (
     fetch_production_model,
     promote_if_better,
     validate_dataset,
+    write_review_page,
 )
 from steps.horoscope import (
     clean_horoscopes,
@@ -78,7 +79,8 @@ def horoscope_train(
     _, best, _ = evaluate_sampling_grid(trained, corpus, decision, grid=grid, metrics=metrics, judge_model=judge_model)
     model = package_horoscope_lm(trained, best, decision, log_model_to_mlflow=log_model_to_mlflow)
     evaluation = evaluate_horoscope_lm(model, corpus, decision, production, training=training)
-    promote_if_better(evaluation, review=review_mode(retrain_policy))
+    promotion = promote_if_better(evaluation, review=review_mode(retrain_policy))
+    write_review_page(promotion, products=["sampling_grid_report"])
 
 
 def report(run: Any) -> str:

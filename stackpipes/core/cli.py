@@ -26,6 +26,8 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable[[ar
         action.add_argument("--note", default="", help="why (required to reject)")
         action.add_argument("--by", help="who (default: the OS user)")
     actions.add_parser("models", help="per pipeline model: the production version, its metric, when and why")
+    ui = actions.add_parser("ui", help="Evidently's UI over the drift history (one project per pipeline)")
+    ui.add_argument("--stop", action="store_true", help="stop it instead")
     return {"review": review_command}
 
 
@@ -48,6 +50,14 @@ def review_command(args: argparse.Namespace) -> int:
             print(list_text(args.pipeline, args.limit))
         elif args.review_action == "show":
             print(show_text(args.run))
+        elif args.review_action == "ui":
+            from stackpipes.core.drift_history import workspace_path
+            from stackpipes.platform.services import evidently_ui
+
+            if args.stop:
+                return evidently_ui.down()
+            print(f"Evidently UI: {evidently_ui.url() if evidently_ui.running() else evidently_ui.up(workspace_path())}"
+                  "  (one project per pipeline; stop with: python run.py review ui --stop)")
         elif args.review_action in ("approve", "reject"):
             from stackpipes.core import review
 

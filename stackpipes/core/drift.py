@@ -6,7 +6,7 @@ Evidently is imported inside the function: it takes seconds to import.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import pandas as pd
 
@@ -85,13 +85,17 @@ def drift_report(
     text: Optional[list[str]] = None,
     text_method: Optional[str] = TEXT_METHOD,
     text_threshold: Optional[float] = TEXT_THRESHOLD,
+    tags: Optional[list[str]] = None,
+    metadata: Optional[dict[str, str]] = None,
+    on_snapshot: Optional[Callable[[Any], None]] = None,
 ) -> DriftSummary:
     """Compare `current` with `reference` column by column; write the HTML report if asked.
 
     `text` columns are compared by Evidently's text content drift: a classifier is trained to
     tell reference texts from current ones, and the column drifts when its ROC AUC on held-out
     texts reaches `text_threshold` (`abs_text_content_drift`; 0.5 = indistinguishable).
-    `method`/`threshold` apply to the numerical and categorical columns.
+    `method`/`threshold` apply to the numerical and categorical columns. `tags` and `metadata`
+    go onto Evidently's snapshot, which `on_snapshot` receives (e.g. for a workspace).
     """
     for name, frame in (("reference", reference), ("current", current)):
         if len(frame) < min_rows:
@@ -120,10 +124,12 @@ def drift_report(
         per_column_method={c: text_method for c in text} if text and text_method else None,
         per_column_threshold={c: text_threshold for c in text} if text and text_threshold is not None else None,
     )
-    snapshot = Report([preset]).run(
+    snapshot = Report([preset], tags=tags, metadata=metadata).run(
         current_data=Dataset.from_pandas(current[columns], data_definition=definition),
         reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
     )
+    if on_snapshot is not None:
+        on_snapshot(snapshot)
     summary = summarise_snapshot(snapshot.dict(), drift_share, len(reference), len(current))
     for column in numerical:
         if column in summary.columns:

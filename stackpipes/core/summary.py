@@ -36,6 +36,8 @@ def review_lines(run: Any) -> list[str]:
         metric = "" if production.metric is None else f" ({production.metric_name or 'metric'} {production.metric:.4g})"
         lines.append("  production:    " + (f"version {production.version}{metric}" if production.exists
                                           else "none yet"))
+    if "write_review_page" in run.steps and run.steps["write_review_page"].run_metadata.get("review_page"):
+        lines.append(f"  review page:   {run.steps['write_review_page'].run_metadata['review_page']}")
     promotion = _output(run, "promote_if_better", "promotion")
     if promotion is not None:
         lines.append(f"  promotion:     {'promoted' if promotion.promoted else 'not promoted'}: {promotion.reason}"

@@ -7,11 +7,14 @@ from typing import Annotated, Optional
 import pandas as pd
 from pydantic import Field
 from zenml import get_step_context, log_metadata, step
+from zenml.logger import get_logger
 
 import materializers.core  # noqa: F401  (registers the shared materializers)
 from stackpipes.core.types import DriftSummary, EvidentlyReport
 from stackpipes.platform.bounds import MAX_COLUMNS, items
 from stackpipes.platform.env import run_reports_dir
+
+logger = get_logger(__name__)
 
 
 @step
@@ -44,10 +47,10 @@ def detect_drift(
     context = get_step_context()
     pipeline, run = context.pipeline.name, context.pipeline_run.name
     windows = {"reference_window": window(reference, time_column), "current_window": window(current, time_column)}
-    title = f"{pipeline} run {run}"
-    if windows["current_window"]:
-        title += f": current {windows['current_window']}" + (
-            f" vs reference {windows['reference_window']}" if windows["reference_window"] else "")
+    title = f"{pipeline} run {run}"  # the summary shows the windows itself; the full report's title names them
+    full_title = title + (f": current {windows['current_window']}" + (
+        f" vs reference {windows['reference_window']}" if windows["reference_window"] else "")
+        if windows["current_window"] else "")
     if reference.empty:
         summary = DriftSummary(
             dataset_drift=False, drifted_share=0.0, drifted_columns=0, total_columns=0, columns={},
@@ -59,6 +62,11 @@ def detect_drift(
         return summary, EvidentlyReport(title=title, html=page, summary_html=page)
 
     html_path = run_reports_dir(pipeline, run) / f"{report_name}.html"
+    from stackpipes.core.drift_history import run_tags
+
+    model = context.model
+    tags, metadata = run_tags(pipeline, run, str(context.pipeline_run.id), str(model.version) if model else None)
+    snapshots: list = []
     summary = drift_report(
         reference,
         current,
@@ -70,9 +78,13 @@ def detect_drift(
         threshold=threshold,
         text=text,
         text_threshold=TEXT_THRESHOLD if text_threshold is None else text_threshold,
+        tags=tags,
+        metadata=metadata,
+        on_snapshot=snapshots.append,
     )
+    _add_to_history(snapshots[0], pipeline, run, [c for c in summary.columns if c in (numerical or [])])
     summary = summary.model_copy(update={"title": title, "report_path": str(html_path), **windows})
-    full = _titled(html_path.read_text(encoding="utf-8"), title)
+    full = _titled(html_path.read_text(encoding="utf-8"), full_title)
     html_path.write_text(full, encoding="utf-8")
     log_metadata({
         "dataset_drift": summary.dataset_drift, "drifted_share": summary.drifted_share,
@@ -80,7 +92,20 @@ def detect_drift(
         **{f"drift_score_{c.column}": c.score for c in summary.columns.values()},
         "report": str(html_path), **{k: v for k, v in windows.items() if v},
     })
-    return summary, EvidentlyReport(title=title, html=full, summary_html=summary.to_html(), path=str(html_path))
+    return summary, EvidentlyReport(title=full_title, html=full, summary_html=summary.to_html(), path=str(html_path))
+
+
+def _add_to_history(snapshot, pipeline: str, run: str, columns: list[str]) -> None:
+    """This executed drift step's snapshot into the Evidently workspace (drift over time); a
+    workspace that cannot be written is a warning: the run's own drift result stands."""
+    from stackpipes.core.drift_history import add_drift_snapshot
+
+    try:
+        snapshot_id = add_drift_snapshot(snapshot, pipeline, run, columns)
+    except Exception as exc:
+        logger.warning("Drift history: could not add the snapshot to the Evidently workspace: %s", exc)
+        return
+    log_metadata({"evidently_snapshot": snapshot_id})
 
 
 def _titled(page: str, title: str) -> str:

@@ -53,4 +53,25 @@ def decide_retrain(
     logger.info("Retrain: %s (%s)", decision.retrain, "; ".join(decision.reasons))
     log_metadata({"retrain": decision.retrain, "status": decision.status, "reasons": "; ".join(decision.reasons)})
     record_decision(decision, drift)  # the run's metadata and tags, MLflow metrics
+    _add_outcomes(decision, score, context)
     return decision
+
+
+def _add_outcomes(decision: RetrainDecision, score: Optional[MetricScore], context) -> None:
+    """Retrain yes/no and the scored metric into the Evidently workspace's trend panels, beside
+    this run's drift snapshot: a run whose drift step came from the cache (the same data again)
+    adds no point, and pays no Evidently import."""
+    from stackpipes.core.drift_history import add_outcomes
+
+    drift_inputs = context.inputs.get("drift") or []
+    if not drift_inputs or drift_inputs[0].producer_pipeline_run_id != context.pipeline_run.id:
+        return
+    model = context.model
+    values = {"retrain": float(decision.retrain)}
+    if score is not None and score.value is not None:
+        values[score.metric] = score.value
+    try:
+        add_outcomes(values, context.pipeline.name, context.pipeline_run.name, str(context.pipeline_run.id),
+                     str(model.version) if model else None, decision.evaluated_at)
+    except Exception as exc:  # the decision stands; only its trend point is missing
+        logger.warning("Drift history: could not add the run's outcomes to the Evidently workspace: %s", exc)

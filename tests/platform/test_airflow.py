@@ -71,7 +71,7 @@ def test_chat_forecast_runs_through_airflow(deployment, first_run):
     runs = airflow._request("GET", "/api/v2/dags/chat_forecast/dagRuns")["dag_runs"]
     assert [r["state"] for r in runs] == ["success"]
     tasks = airflow.task_instances("chat_forecast", runs[0]["dag_run_id"])
-    assert len(tasks) == 15 and {t["state"] for t in tasks} == {"success"}
+    assert len(tasks) == 16 and {t["state"] for t in tasks} == {"success"}  # 15 steps + the review page
     assert {t["operator"] for t in tasks} == {"BashOperator"}
 
 
@@ -83,7 +83,7 @@ def test_tasks_fork_their_step_from_the_warm_step_worker(deployment, first_run):
     assert "runs in a fork of the warm worker" in log  # not the fallback to a new interpreter
     assert "Step `hourly_series` has finished" in log  # the step's own output reaches the task log
     server_log = (state / "airflow" / "logs" / "step-server.log").read_text()
-    assert server_log.count(": pid ") >= 2 * 15  # every step started and exited in a fork
+    assert server_log.count(": pid ") >= 2 * 16  # every step started and exited in a fork
     socket_path = state / "airflow" / "step-server" / "step.sock"
     assert oct(socket_path.parent.stat().st_mode)[-3:] == "700"
     assert oct(socket_path.stat().st_mode)[-3:] == "600"

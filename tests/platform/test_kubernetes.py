@@ -114,8 +114,8 @@ def test_every_manifest_is_valid_kubernetes(rendered):
 
     run, scheduled = rendered
     assert [m["kind"] for m in scheduled.manifests] == ["CronJob"]
-    # the orchestrator Job, then one Job per step (15 steps)
-    assert len(run.by_kind("Job")) == 16 and len(run.manifests) == 16
+    # the orchestrator Job, then one Job per step (15 steps and the review page)
+    assert len(run.by_kind("Job")) == 17 and len(run.manifests) == 17
     assert validate_manifests(run.manifests + scheduled.manifests) == []
 
 
@@ -184,7 +184,7 @@ def test_horoscope_training_renders_unchanged_with_its_fine_tuning_on_a_gpu_node
 
     run = render(horoscope_train, image=IMAGE, config_path=str(ROOT / "configs" / "horoscope_train.yaml"),
                  settings=kubernetes_stack.settings)
-    assert len(run.by_kind("Job")) == 1 + 12 and validate_manifests(run.manifests) == []
+    assert len(run.by_kind("Job")) == 1 + 13 and validate_manifests(run.manifests) == []
     (container,) = _containers(_step_job(run, "fine_tune_horoscope_lm"))
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert _pod_spec(_step_job(run, "fine_tune_horoscope_lm"))["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
