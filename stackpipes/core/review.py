@@ -126,20 +126,29 @@ def promote_version(version: Any, evaluation: Any) -> Optional[str]:
                           "production is unchanged") from exc
 
 
-def approve(target: str, by: Optional[str] = None, note: str = "") -> str:
-    """Approve a run's retrain request, or promote a model version (a run's or MODEL:VERSION)."""
+def _decide(target: str, who: str, note: str, approve: bool, on_version: Any) -> str:
+    """Under the review lock: a run's retrain request, else `on_version(version, label)`."""
     from stackpipes.platform.locks import state_lock
 
-    who = reviewer(by)
     with state_lock("review"):
         found = resolve(target)
         if found.run is not None and RETRAIN_REQUESTED in _tags(found.run):
-            return _decide_request(found, who, note, approve=True)
-        version = found.version
-        if version is None:
+            return _decide_request(found, who, note, approve=approve)
+        if found.version is None:
             raise ReviewError(f"{target}: this run made no model version and requested no retrain")
-        label = f"{version.model.name}:{version.name}"
-        if str(getattr(version.stage, "value", version.stage)) == "production":
+        return on_version(found.version, f"{found.version.model.name}:{found.version.name}")
+
+
+def _in_production(version: Any) -> bool:
+    return str(getattr(version.stage, "value", version.stage)) == "production"
+
+
+def approve(target: str, by: Optional[str] = None, note: str = "") -> str:
+    """Approve a run's retrain request, or promote a model version (a run's or MODEL:VERSION)."""
+    who = reviewer(by)
+
+    def promote(version: Any, label: str) -> str:
+        if _in_production(version):
             return f"{label} is already in production: nothing to do"
         tags = _tags(version)
         if REJECTED in tags:
@@ -153,33 +162,29 @@ def approve(target: str, by: Optional[str] = None, note: str = "") -> str:
         mirrored = f", MLflow registry version {registry_version} is the champion" if registry_version else ""
         return f"{label} approved by {who}: now in production{mirrored}"
 
+    return _decide(target, who, note, True, promote)
+
 
 def reject(target: str, by: Optional[str] = None, note: str = "") -> str:
     """Reject a run's retrain request, or archive a challenger (production stays as it is)."""
     from zenml.client import Client
     from zenml.enums import ModelStages
 
-    from stackpipes.platform.locks import state_lock
-
     if not note.strip():
         raise ReviewError("reject needs --note: say why, so the next reviewer knows")
     who = reviewer(by)
-    with state_lock("review"):
-        found = resolve(target)
-        if found.run is not None and RETRAIN_REQUESTED in _tags(found.run):
-            return _decide_request(found, who, note, approve=False)
-        version = found.version
-        if version is None:
-            raise ReviewError(f"{target}: this run made no model version and requested no retrain")
-        label = f"{version.model.name}:{version.name}"
+
+    def archive(version: Any, label: str) -> str:
         tags = _tags(version)
         if REJECTED in tags:
             return f"{label} was already rejected: nothing to do"
-        if str(getattr(version.stage, "value", version.stage)) == "production":
+        if _in_production(version):
             raise ReviewError(f"{label} is in production: approve another version to replace it")
         Client().update_model_version(version.model.id, version.id, stage=ModelStages.ARCHIVED, force=True)
         _record_on_version(version, _stamp("rejected", who, note), [REJECTED], [AWAITING] if AWAITING in tags else [])
         return f"{label} rejected by {who}: archived, production unchanged"
+
+    return _decide(target, who, note, False, archive)
 
 
 def _decide_request(found: Target, who: str, note: str, approve: bool) -> str:

@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Optional
 
 
+def port_from_env(variable: str, default: int) -> int:
+    """The TCP port a server is told to use by `variable` (default `default`), checked."""
+    value = os.environ.get(variable, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{variable} must be a TCP port number (1-65535), got {value!r}")
+    return int(value)
+
+
 def free_port() -> int:
     """A TCP port nothing listens on now, for private servers (tests, benchmarks)."""
     with socket.socket() as sock:

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from stackpipes.platform.env import state_dir
-from stackpipes.platform.processes import pid_alive, require_free_port
+from stackpipes.platform.processes import pid_alive, port_from_env, require_free_port
 
 DEFAULT_PORT = 8285
 
@@ -27,10 +27,7 @@ class EvidentlyUIError(RuntimeError):
 
 
 def port() -> int:
-    value = os.environ.get("STACKPIPES_EVIDENTLY_PORT", str(DEFAULT_PORT))
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ValueError(f"STACKPIPES_EVIDENTLY_PORT must be a TCP port number (1-65535), got {value!r}")
-    return int(value)
+    return port_from_env("STACKPIPES_EVIDENTLY_PORT", DEFAULT_PORT)
 
 
 def url() -> str:

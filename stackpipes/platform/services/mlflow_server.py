@@ -33,7 +33,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from stackpipes.platform.env import state_dir
-from stackpipes.platform.processes import pid_alive, processes_with_env, require_free_port
+from stackpipes.platform.processes import (
+    pid_alive,
+    port_from_env,
+    processes_with_env,
+    require_free_port,
+)
 from stackpipes.platform.services import s3_server
 
 DEFAULT_PORT = 5050
@@ -55,10 +60,7 @@ def home() -> Path:
 
 
 def port() -> int:
-    value = os.environ.get("STACKPIPES_MLFLOW_PORT", str(DEFAULT_PORT))
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ValueError(f"STACKPIPES_MLFLOW_PORT must be a TCP port number (1-65535), got {value!r}")
-    return int(value)
+    return port_from_env("STACKPIPES_MLFLOW_PORT", DEFAULT_PORT)
 
 
 def tracking_uri() -> str:

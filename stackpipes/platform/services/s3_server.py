@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from stackpipes.platform.env import state_dir
-from stackpipes.platform.processes import pid_alive, require_free_port
+from stackpipes.platform.processes import pid_alive, port_from_env, require_free_port
 
 DEFAULT_PORT = 9020
 DEFAULT_BUCKETS = ("stackpipes-artifacts", "stackpipes-raw")
@@ -53,10 +53,7 @@ def home() -> Path:
 
 
 def port() -> int:
-    value = os.environ.get("STACKPIPES_S3_PORT", str(DEFAULT_PORT))
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ValueError(f"STACKPIPES_S3_PORT must be a TCP port number (1-65535), got {value!r}")
-    return int(value)
+    return port_from_env("STACKPIPES_S3_PORT", DEFAULT_PORT)
 
 
 def endpoint() -> str:
