@@ -79,13 +79,14 @@ def _record_on_version(version: Any, metadata: dict[str, str], add: list[str], r
         log_metadata(metadata=metadata, run_id_name_or_prefix=run_id)
 
 
-def _record_on_run(run: Any, metadata: dict[str, str], add: list[str], remove: list[str]) -> None:
+def record_on_run(run_id: Any, metadata: dict[str, Any], add: list[str], remove: Optional[list[str]] = None) -> None:
+    """Metadata and tags on a pipeline run (the running one, or an older one a review acts on)."""
     from zenml import add_tags, log_metadata, remove_tags
 
-    log_metadata(metadata=metadata, run_id_name_or_prefix=run.id)
-    add_tags(tags=add, run=run.id)
+    log_metadata(metadata=metadata, run_id_name_or_prefix=run_id)
+    add_tags(tags=add, run=run_id)
     if remove:
-        remove_tags(tags=remove, run=run.id)
+        remove_tags(tags=remove, run=run_id)
 
 
 def evaluation_of(version: Any) -> Any:
@@ -198,7 +199,7 @@ def _decide_request(found: Target, who: str, note: str, approve: bool) -> str:
     if decided is not None:
         by_whom = run.run_metadata.get("review_by", "?")
         raise ReviewError(f"{run.name}: the retrain request was already {decided.split('-')[-1]} by {by_whom}")
-    _record_on_run(run, _stamp("approved" if approve else "rejected", who, note), [wanted], [AWAITING])
+    record_on_run(run.id, _stamp("approved" if approve else "rejected", who, note), [wanted], [AWAITING])
     if approve:
         return f"{run.name}: retrain approved by {who}; the next run of {run.pipeline.name} retrains"
     return f"{run.name}: retrain request rejected by {who}"
@@ -218,7 +219,7 @@ def pending_retrain_approval(pipeline: str, look_back: int = 50) -> Optional[tup
 
 
 def mark_request_used(request_run: Any, by_run: str) -> None:
-    _record_on_run(request_run, {"retrain_used_by": by_run}, [RETRAIN_USED], [])
+    record_on_run(request_run.id, {"retrain_used_by": by_run}, [RETRAIN_USED], [])
 
 
 def run_review_state(run: Any) -> str:

@@ -14,11 +14,11 @@ from stackpipes.core.types import DriftSummary, PromotionResult, RetrainDecision
 
 
 def _on_run(metadata: dict[str, Any], tags: list[str]) -> None:
-    from zenml import add_tags, get_step_context, log_metadata
+    from zenml import get_step_context
 
-    run = get_step_context().pipeline_run
-    log_metadata(metadata=metadata, run_id_name_or_prefix=run.id)
-    add_tags(tags=tags, run=run.id)
+    from stackpipes.core.review import record_on_run
+
+    record_on_run(get_step_context().pipeline_run.id, metadata, tags)
 
 
 def drift_figures(drift: Optional[DriftSummary]) -> dict[str, float]:
