@@ -25,6 +25,7 @@ run: install
 	$(PY) run.py --stack local --pipeline chat_forecast
 
 test: install
+	bash scripts/ensure_chromium.sh  # the browser tests drive Debian's Chromium
 	$(PY) -m pytest
 
 # ruff, and the import contracts of pyproject.toml (the layering, docs/ARCHITECTURE.md)

@@ -192,7 +192,7 @@ def tracking_uri() -> str | None:
 
 
 def cmd_mlflow_ui(port: int) -> int:
-    import subprocess
+    from stackpipes.platform.processes import run_in_foreground
 
     uri = tracking_uri()
     if uri is None:
@@ -203,7 +203,8 @@ def cmd_mlflow_ui(port: int) -> int:
         return 0
     print(f"MLflow UI for {uri}: http://127.0.0.1:{port}")
     mlflow = str(Path(sys.executable).parent / "mlflow")
-    return subprocess.call([mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
+    # Its own process group, stopped whole with the command: MLflow's server forks workers.
+    return run_in_foreground([mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
 
 
 def _stack_pipeline_config(args: argparse.Namespace):

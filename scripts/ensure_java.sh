@@ -7,13 +7,5 @@ set -euo pipefail
 if [ -n "${JAVA_HOME:-}" ] || command -v java >/dev/null 2>&1; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "Spark needs Java 17 or 21: install a JRE (or set JAVA_HOME) and run make again" >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "installing a Java runtime for Spark (default-jre-headless) ..."
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null
+bash "$(dirname "$0")/apt_install.sh" "Spark needs Java 17 or 21 (or set JAVA_HOME)" default-jre-headless
 { java -version 2>&1 || echo "java not on this PATH yet"; } | head -1

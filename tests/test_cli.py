@@ -135,6 +135,14 @@ def test_two_first_runs_at_once_on_a_new_state_folder_both_succeed(tmp_path):
     for run, output in zip(runs, outputs, strict=True):
         assert run.returncode == 0, output[-3000:]
         assert "Traceback" not in output and ": completed" in output
+    # A first run creates every store and trains, logs and promotes a model: the libraries' chatter
+    # (dashboard and Pro hints, GX's docs site, MLflow's tables, pickling and signature notes) is
+    # not on the console; the project's own summary is.
+    chatter = ("zenml login", "ZenML Pro", "ephemeral docs site", "MLflow database tables", "CloudPickle",
+               "signature", "input example", "aliases instead of stages", "UserWarning")
+    for output in outputs:
+        assert [text for text in chatter if text in output] == []
+        assert "  drift:" in output and "  promotion:" in output
 
 
 def test_a_run_killed_in_the_middle_is_marked_failed_at_the_next_start(tmp_path):

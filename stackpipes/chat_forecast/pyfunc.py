@@ -5,11 +5,14 @@ Imported only when logging to MLflow: `mlflow.pyfunc` is slow to import.
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any, Optional
 
 import mlflow
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
 
 from stackpipes.chat_forecast.model import ForecastModel
 from stackpipes.chat_forecast.plot import plot_forecast
@@ -38,9 +41,16 @@ def log_trained_forecaster(model: Any, series_hours: int) -> Optional[str]:
         plot_forecast(model.history_tail, model.predict(24), title=f"{model.candidate} forecast"),
         "training/forecast.png",
     )
+    # The horizon is a whole number of hours and never missing: declared, not inferred from ints.
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("long", "horizon")]),
+        outputs=Schema([ColSpec("datetime", "timestamp"), ColSpec("double", "forecast")]),
+    )
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=ForecastPyfunc(model),
-        pip_requirements=["statsmodels==0.15.0", "pandas==2.3.3"],
+        signature=signature,
+        input_example=pd.DataFrame({"horizon": [24]}),
+        pip_requirements=[f"{name}=={version(name)}" for name in ("statsmodels", "pandas")],
     )
     return info.model_uri

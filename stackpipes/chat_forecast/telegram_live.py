@@ -48,13 +48,12 @@ def configured_credentials(secret_name: str = "telegram") -> Optional[TelegramCr
     creds = TelegramCredentials.from_env()
     if creds is not None:
         return creds
-    from zenml.client import Client
+    from stackpipes.platform.secrets import secret_values
 
-    try:
-        secret = Client().get_secret(secret_name, allow_partial_name_match=False)
-    except KeyError:
+    values = secret_values(secret_name)
+    if values is None:
         return None
-    return TelegramCredentials.from_env({f"TELEGRAM_{k.upper()}": str(v) for k, v in secret.secret_values.items()})
+    return TelegramCredentials.from_env({f"TELEGRAM_{k.upper()}": str(v) for k, v in values.items()})
 
 
 def _peer_id(peer: Any) -> str:

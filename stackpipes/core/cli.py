@@ -51,11 +51,14 @@ def review_command(args: argparse.Namespace) -> int:
         elif args.review_action == "show":
             print(show_text(args.run))
         elif args.review_action == "ui":
-            from stackpipes.core.drift_history import workspace_path
+            from stackpipes.core.drift_history import remote_url, workspace_path
             from stackpipes.platform.services import evidently_ui
 
             if args.stop:
                 return evidently_ui.down()
+            if remote_url() is not None:  # the stack names its own Evidently service
+                print(f"Evidently UI: {remote_url()}  (the stack's Evidently workspace; nothing started here)")
+                return 0
             print(f"Evidently UI: {evidently_ui.url() if evidently_ui.running() else evidently_ui.up(workspace_path())}"
                   "  (one project per pipeline; stop with: python run.py review ui --stop)")
         elif args.review_action in ("approve", "reject"):
@@ -113,11 +116,25 @@ def show_text(target: str) -> str:
         stage = getattr(version.stage, "value", version.stage) or "none"
         lines.append(f"  model version: {version.model.name}:{version.name} (stage {stage})")
     lines.append(f"  review:        {run_review_state(run)}")
+    link = evidently_link(run)
+    if link:
+        lines.append(f"  Evidently:     {link}  (python run.py review ui)")
     note = run.run_metadata.get("review_note")
     if note:
         lines.append(f"  review note:   {note}")
     lines.append(dashboard_line(run))
     return "\n".join(lines)
+
+
+def evidently_link(run: object) -> str | None:
+    """The Evidently UI page of the run's drift snapshot, if its drift step added one."""
+    from stackpipes.core.drift_history import snapshot_link
+
+    for step in run.steps.values():  # type: ignore[attr-defined]
+        meta = step.run_metadata
+        if meta.get("evidently_project") and meta.get("evidently_snapshot"):
+            return snapshot_link(str(meta["evidently_project"]), str(meta["evidently_snapshot"]))
+    return None
 
 
 def models_text() -> str:

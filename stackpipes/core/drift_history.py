@@ -4,8 +4,13 @@ Each executed drift step adds its Evidently snapshot (tagged with the ZenML run,
 model version); each retrain decision adds a small snapshot of the run's outcomes (retrain yes/no,
 the scored metric), so the project's dashboard plots drifted share, per-column drift, the metric
 and retraining over time. A cached rerun adds nothing (its step did not execute). The dashboard's
-panels are added once, by title: later runs never duplicate them. The workspace lives under the
-state folder (`evidently/`); `python run.py review ui` serves it on 127.0.0.1.
+panels are added once, by title: later runs never duplicate them.
+
+Where: by default a workspace under the state folder (`evidently/`), which `python run.py review
+ui` serves on 127.0.0.1. A stack names a remote one in its `environment:` (set for every step and
+read from the active stack by the review commands): STACKPIPES_EVIDENTLY_WORKSPACE, the URL of an
+Evidently UI service (or another local folder), and STACKPIPES_EVIDENTLY_SECRET_NAME, the ZenML
+secret whose `secret` value the service checks on writes (never the value itself).
 """
 
 from __future__ import annotations
@@ -15,20 +20,72 @@ from pathlib import Path
 from typing import Any, Optional
 
 METRIC = "evidently:metric_v2:"
+WORKSPACE_VARIABLE = "STACKPIPES_EVIDENTLY_WORKSPACE"
+SECRET_VARIABLE = "STACKPIPES_EVIDENTLY_SECRET_NAME"
+
+
+def _setting(variable: str) -> Optional[str]:
+    """A step sees the stack's environment in its own; a CLI process reads the active stack's."""
+    import os
+
+    if variable in os.environ:
+        return os.environ[variable] or None
+    try:
+        from zenml.client import Client
+
+        return (Client().active_stack_model.environment or {}).get(variable) or None
+    except Exception:  # no store reachable: the local default
+        return None
+
+
+def remote_url() -> Optional[str]:
+    """The Evidently UI service the stack names, or None for a workspace folder."""
+    location = _setting(WORKSPACE_VARIABLE)
+    if location and location.startswith(("http://", "https://")):
+        return location.rstrip("/")
+    return None
 
 
 def workspace_path() -> Path:
     from stackpipes.platform.env import state_dir
 
+    location = _setting(WORKSPACE_VARIABLE)
+    if location and not location.startswith(("http://", "https://")):
+        return Path(location).expanduser().resolve()
     return state_dir() / "evidently"
 
 
+def _secret() -> Optional[str]:
+    name = _setting(SECRET_VARIABLE)
+    if name is None:
+        return None
+    from stackpipes.platform.secrets import secret_values
+
+    values = secret_values(name)
+    if values is None or not values.get("secret"):
+        raise ValueError(f"{SECRET_VARIABLE} names the ZenML secret '{name}', which does not exist or has no "
+                         "'secret' value (declare it under the stack file's secrets: and run stack up)")
+    return str(values["secret"])
+
+
 def _workspace() -> Any:
+    url = remote_url()
+    if url is not None:
+        from evidently.ui.workspace import RemoteWorkspace
+
+        return RemoteWorkspace(url, secret=_secret())
     from evidently.ui.workspace import Workspace
 
     path = workspace_path()
     path.mkdir(parents=True, exist_ok=True)
     return Workspace.create(str(path))
+
+
+def snapshot_link(project_id: str, snapshot_id: str) -> str:
+    """Where the UI shows one snapshot: the stack's service, else the local `review ui` server."""
+    from stackpipes.platform.services import evidently_ui
+
+    return f"{remote_url() or evidently_ui.url()}/projects/{project_id}/reports/{snapshot_id}"
 
 
 def _panels(drift_columns: list[str], outcomes: list[str]) -> list[Any]:
@@ -70,14 +127,14 @@ def run_tags(pipeline: str, run_name: str, run_id: str, model_version: Optional[
     return tags, metadata
 
 
-def add_drift_snapshot(snapshot: Any, pipeline: str, run_name: str, drift_columns: list[str]) -> str:
-    """Add an executed drift step's snapshot to the pipeline's project; returns the snapshot id."""
+def add_drift_snapshot(snapshot: Any, pipeline: str, run_name: str, drift_columns: list[str]) -> tuple[str, str]:
+    """Add an executed drift step's snapshot to the pipeline's project; returns (project id, snapshot id)."""
     from stackpipes.platform.locks import state_lock
 
     with state_lock("evidently"):
         workspace = _workspace()
         project = _project(workspace, pipeline, drift_columns, [])
-        return str(workspace.add_run(project.id, snapshot, include_data=False, name=run_name).id)
+        return str(project.id), str(workspace.add_run(project.id, snapshot, include_data=False, name=run_name).id)
 
 
 def add_outcomes(values: dict[str, Optional[float]], pipeline: str, run_name: str, run_id: str,

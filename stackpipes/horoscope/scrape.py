@@ -220,7 +220,8 @@ def scrape_source(
         run.requests,
         time.monotonic() - started,
     )
-    logger.info(result.report().describe())
+    report = result.report()
+    (logger.info if report.status == "ok" else logger.warning)(report.describe())
     return result
 
 

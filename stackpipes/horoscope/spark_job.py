@@ -49,8 +49,9 @@ DEFAULT_APP_NAME = "stackpipes-horoscope-cleaning"
 # Settings every session gets unless the caller's conf says otherwise.
 DEFAULT_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
-    "spark.log.level": "ERROR",
     "spark.ui.showConsoleProgress": "false",
+    # Errors only, from the driver's first line on (spark.log.level applies after start-up).
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={Path(__file__).with_name('spark_log4j2.properties')}",
 }
 # A local master listens on loopback only and opens no web UI.
 LOCAL_CONF: dict[str, str] = {

@@ -94,6 +94,9 @@ def boot_zenml() -> None:
     Idempotent and cheap after the first call. Called by run.py, by step entrypoints and by tests.
     """
     configure_environment()
+    from stackpipes.platform.chatter import quiet_library_chatter
+
+    quiet_library_chatter()
     from zenml.integrations.registry import IntegrationRegistry
     from zenml.utils import source_utils
 

@@ -12,6 +12,8 @@ import logging
 import os
 from typing import Any, Optional
 
+from stackpipes.platform.secrets import secret_values
+
 logger = logging.getLogger(__name__)
 
 S3_SCHEMES = ("s3://", "s3a://")
@@ -27,20 +29,6 @@ _S3_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 def is_s3(uri: str) -> bool:
     return uri.startswith(S3_SCHEMES)
-
-
-def _secret_values(secret_name: str) -> Optional[dict[str, Any]]:
-    """The values of a ZenML secret, or None when there is no secret of that name."""
-    from stackpipes.platform.env import configure_environment
-
-    configure_environment()  # ZenML reads its config path when first imported
-    from zenml.client import Client
-
-    try:
-        secret = Client().get_secret(secret_name, allow_partial_name_match=False)
-    except KeyError:
-        return None
-    return dict(secret.secret_values)
 
 
 def _from_environment() -> dict[str, str]:
@@ -64,7 +52,7 @@ def storage_options(uri: str, secret_name: Optional[str] = None) -> dict[str, An
     """
     if not is_s3(uri):
         return {}
-    values = _secret_values(secret_name) if secret_name else None
+    values = secret_values(secret_name) if secret_name else None
     if secret_name and values is None:
         logger.info("ZenML secret '%s' not found; S3 credentials come from the environment", secret_name)
     found = _from_secret(values) if values is not None else _from_environment()

@@ -78,3 +78,55 @@ def require_free_port(port: int, variable: str, what: str, host: str = "127.0.0.
                 f"port {port} on {host} is already in use, so the {what} cannot start there: "
                 f"stop what listens on it or set {variable} to a free port"
             ) from None
+
+
+def stop_group(leader: int, grace: float = 15.0) -> None:
+    """Stop process group `leader`: SIGTERM, then SIGKILL for whatever still runs after `grace`."""
+    import signal
+    import time
+
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(leader, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(leader, os.WNOHANG)  # reap the leader if it is our child
+            except ChildProcessError:
+                pass
+            try:
+                os.killpg(leader, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+def run_in_foreground(argv: list[str], **popen: object) -> int:
+    """Run a server until it exits or this process is interrupted (Ctrl-C, SIGTERM); then stop its
+    whole process group, so no worker it forked outlives the command. Returns its exit code (0
+    when stopped by a signal)."""
+    import signal
+
+    process = subprocess.Popen(argv, start_new_session=True, **popen)  # type: ignore[call-overload]
+    stopping = {"signal": 0}
+
+    def forward(signum: int, frame: object) -> None:
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while process.poll() is None and not stopping["signal"]:
+            try:
+                process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        stop_group(process.pid)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    code = process.poll()
+    if stopping["signal"]:
+        return 0  # stopped by its user: a normal end for a server
+    return code if code is not None else 1

@@ -101,11 +101,11 @@ def _add_to_history(snapshot, pipeline: str, run: str, columns: list[str]) -> No
     from stackpipes.core.drift_history import add_drift_snapshot
 
     try:
-        snapshot_id = add_drift_snapshot(snapshot, pipeline, run, columns)
+        project_id, snapshot_id = add_drift_snapshot(snapshot, pipeline, run, columns)
     except Exception as exc:
         logger.warning("Drift history: could not add the snapshot to the Evidently workspace: %s", exc)
         return
-    log_metadata({"evidently_snapshot": snapshot_id})
+    log_metadata({"evidently_project": project_id, "evidently_snapshot": snapshot_id})
 
 
 def _titled(page: str, title: str) -> str:

@@ -9,14 +9,11 @@ from typing import Annotated, Optional
 
 import pandas as pd
 from zenml import log_metadata, step
-from zenml.logger import get_logger
 
 import materializers.horoscope  # noqa: F401  (registers its materializers)
 from stackpipes.horoscope import MAX_DAYS
 from stackpipes.platform.bounds import items
 from stackpipes.platform.env import PROJECT_ROOT
-
-logger = get_logger(__name__)
 
 SITES_PORT_VARIABLE = "STACKPIPES_SITES_PORT"  # the fixed port the bundled sites are served on
 
@@ -48,9 +45,7 @@ def collect_horoscopes(
             result = scrape_all(specs, days, base_urls=server.base_urls(s.name for s in specs))
     else:
         result = scrape_all(specs, days)
-    reports = [report.model_dump() for report in result.reports]
-    for report in result.reports:
-        (logger.info if report.status == "ok" else logger.warning)(report.describe())
+    reports = [report.model_dump() for report in result.reports]  # each logged as its source ended
     log_metadata({"days": days, "landed": result.landed, "skipped": result.skipped, "rows": len(result.rows)})
     if not result.landed:
         raise ValueError(

@@ -93,3 +93,68 @@ def test_a_run_writes_its_own_offline_review_page_and_adds_to_the_drift_history(
     time.sleep(0.5)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=3)
+
+
+def test_a_stack_file_sends_the_drift_history_to_a_remote_evidently_workspace(fresh_project, export_file, tmp_path):
+    """A stack names an Evidently UI service (URL) and the ZenML secret holding its write secret, by
+    reference; runs on that stack add their snapshots there, not to the local workspace; the review
+    commands point at it. The service here is Evidently's own UI with --secret, on its own folder."""
+    import yaml
+    from evidently.ui.workspace import Workspace
+
+    from stackpipes.platform.env import state_dir
+    from stackpipes.platform.processes import free_port
+    from stackpipes.platform.registration import stack_up
+    from stackpipes.platform.stackfile import load_stack_file
+    from tests.support import isolated_environment
+
+    port, remote_folder = free_port(), tmp_path / "remote-workspace"
+    service = subprocess.Popen([str(Path(sys.executable).parent / "evidently"), "ui", "--workspace", str(remote_folder),
+                                "--host", "127.0.0.1", "--port", str(port), "--secret", "team-secret"],
+                               env={**os.environ, "DO_NOT_TRACK": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    spec = yaml.safe_load((ROOT / "stacks" / "local.yaml").read_text())
+    spec.update(name="remote-evidently",
+                environment={"STACKPIPES_EVIDENTLY_WORKSPACE": f"http://127.0.0.1:{port}",
+                             "STACKPIPES_EVIDENTLY_SECRET_NAME": "team_evidently"},
+                secrets=[{"name": "team_evidently", "values": {"secret": "${TEAM_EVIDENTLY_SECRET}"}}])
+    stack_file = tmp_path / "remote-evidently.yaml"
+    stack_file.write_text(yaml.safe_dump(spec))
+
+    def local_snapshots() -> int:
+        local = Workspace.create(str(state_dir() / "evidently"))
+        return sum(len(local.list_runs(p.id)) for p in local.search_project("chat_forecast"))
+
+    local_before = local_snapshots()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and service.poll() is None, "Evidently UI did not start"
+                time.sleep(0.5)
+        with isolated_environment((), TEAM_EVIDENTLY_SECRET="team-secret"):
+            stack_up(load_stack_file(stack_file))
+        run = run_pipeline(export_file)
+        remote = Workspace.create(str(remote_folder))
+        projects = remote.search_project("chat_forecast")
+        assert len(projects) == 1
+        snapshots = [remote.get_run(projects[0].id, s) for s in remote.list_runs(projects[0].id)]
+        assert {s.metadata["zenml_run_id"] for s in snapshots} == {str(run.id)} and len(snapshots) == 2
+        assert local_snapshots() == local_before  # nothing went to the local workspace
+
+        shown = subprocess.run([sys.executable, "run.py", "review", "show", run.name], cwd=ROOT, capture_output=True,
+                               text=True, timeout=180)
+        assert shown.returncode == 0, shown.stderr
+        drift_step = run.steps["detect_drift"].run_metadata
+        assert (f"Evidently:     http://127.0.0.1:{port}/projects/{drift_step['evidently_project']}/reports/"
+                f"{drift_step['evidently_snapshot']}") in shown.stdout
+        ui = subprocess.run([sys.executable, "run.py", "review", "ui"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=180)
+        assert ui.returncode == 0 and f"Evidently UI: http://127.0.0.1:{port}" in ui.stdout and "nothing started" in ui.stdout
+    finally:
+        stack_up(load_stack_file(ROOT / "stacks" / "local.yaml"))  # the session's stack again
+        os.killpg(service.pid, 15)
+        service.wait(timeout=30)

@@ -148,3 +148,50 @@ def test_schedule_deploys_a_cron_dag(deployment, first_run):
     dag = api(env).dag("chat_forecast_scheduled")
     assert dag is not None and dag["timetable_summary"] == "1 0 * * *" and not dag["is_paused"]
     api(env)._request("PATCH", "/api/v2/dags/chat_forecast_scheduled", {"is_paused": True})
+
+
+REGISTRIES = """
+import sys
+sys.path.insert(0, ".")
+from stackpipes.platform.env import boot_zenml
+boot_zenml()
+import mlflow
+from mlflow import MlflowClient
+from zenml.client import Client
+from zenml.enums import ModelStages
+mlflow.set_tracking_uri(Client().active_stack.experiment_tracker.get_tracking_uri())
+production = Client().get_model_version("chat_forecast", ModelStages.PRODUCTION)
+champion = MlflowClient().get_model_version_by_alias("chat_forecast", "champion")
+print(production.name, "|", production.run_metadata.get("review_state"), "|", champion.description)
+"""
+
+
+def test_a_model_trained_in_an_airflow_run_is_approved_into_both_registries(deployment, first_run, tmp_path):
+    """review: promotion on Airflow: the challenger its tasks trained waits; `review approve` (run from
+    the CLI, outside Airflow) makes it production in ZenML and MLflow's champion together."""
+    cli, env, state = deployment
+    gated = tmp_path / "gated.yaml"
+    gated.write_text((ROOT / "configs" / "chat_forecast.yaml").read_text().replace(
+        "cooldown_hours: 20", "cooldown_hours: 0").replace(
+        "retrain_without_production: true", "retrain_without_production: true\n    review: promotion"))
+    before = subprocess.run([sys.executable, "-c", REGISTRIES], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert before.returncode == 0, before.stderr[-2000:]
+    result = cli("--stack", "airflow", "--pipeline", "chat_forecast", "--config", str(gated), "--no-cache")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_name = result.stdout.split("Run '", 1)[1].split("'", 1)[0]
+    shown = cli("review", "show", run_name, timeout=300)
+    assert shown.returncode == 0 and "retrain" in shown.stdout, shown.stdout + shown.stderr
+    unchanged = subprocess.run([sys.executable, "-c", REGISTRIES], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert unchanged.stdout == before.stdout  # the gate held: production and the alias as they were
+
+    approved = cli("review", "approve", run_name, "--by", "airflow-reviewer", "--note", "checked the plot", timeout=300)
+    assert approved.returncode == 0 and "approved by airflow-reviewer" in approved.stdout, approved.stderr
+    after = subprocess.run([sys.executable, "-c", REGISTRIES], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+    version, review_state, description = (part.strip() for part in after.stdout.strip().split("|"))
+    assert version != before.stdout.split("|")[0].strip()
+    assert review_state == "approved by airflow-reviewer" and version in description
+    models = cli("review", "models", timeout=300)
+    assert models.returncode == 0 and f"production is version {version}" in models.stdout

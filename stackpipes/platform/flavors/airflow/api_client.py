@@ -23,6 +23,9 @@ class AirflowError(RuntimeError):
     """Airflow refused a request, or a DAG run failed (the message says which and why)."""
 
 
+HEALTH_PARTS = ("metadatabase", "scheduler", "dag_processor")
+
+
 @dataclass
 class AirflowAPI:
     url: str  # e.g. http://127.0.0.1:8280
@@ -55,13 +58,26 @@ class AirflowAPI:
 
     def healthy(self) -> bool:
         """Whether the API server answers and the scheduler and DAG processor report healthy."""
+        return not self.unhealthy_parts()
+
+    def unhealthy_parts(self) -> list[str]:
+        """The parts that are not healthy now; ["api server"] when nothing (or not Airflow) answers."""
         try:
             health = self._request("GET", "/api/v2/monitor/health", authorised=False)
-        except (AirflowError, OSError):  # nothing answering, or something that is not Airflow
-            return False
-        return all(
-            (health.get(part) or {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "dag_processor")
-        )
+        except (AirflowError, OSError):
+            return ["api server"]
+        return [part for part in HEALTH_PARTS if (health.get(part) or {}).get("status") != "healthy"]
+
+    def wait_healthy(self, timeout: float = 60.0, poll: float = 2.0) -> list[str]:
+        """Wait up to `timeout` for every part to report healthy; returns what is still not. A
+        heartbeat can lag on a loaded machine: a part is given this long before it counts as down."""
+        deadline = time.monotonic() + timeout
+        while True:
+            parts = self.unhealthy_parts()
+            # Nothing answering is not a lagging heartbeat: said at once.
+            if not parts or parts == ["api server"] or time.monotonic() >= deadline:
+                return parts
+            time.sleep(poll)
 
     def dag(self, dag_id: str) -> Optional[dict[str, Any]]:
         try:

@@ -50,11 +50,14 @@ class StackpipesAirflowOrchestratorConfig(AirflowOrchestratorConfig):
         api_url: the Airflow API server; default http://127.0.0.1:$STACKPIPES_AIRFLOW_PORT (8280).
         run_timeout: seconds to wait for a triggered DAG run before giving up.
         parse_timeout: seconds to wait for the DAG processor to pick up a new DAG file.
+        health_timeout: seconds a scheduler or DAG processor that answers but reports unhealthy (a
+            heartbeat late on a loaded machine) is given before the run is refused.
     """
 
     api_url: Optional[str] = None
     run_timeout: float = 3600.0
     parse_timeout: float = 180.0
+    health_timeout: float = 60.0
     custom_dag_generator: Optional[str] = DAG_GENERATOR
     local: bool = True
 
@@ -137,9 +140,14 @@ class StackpipesAirflowOrchestrator(AirflowOrchestrator):
 
         settings = cast(AirflowOrchestratorSettings, self.get_settings(snapshot))
         api = AirflowAPI(self.api_url())
-        if not api.healthy():
+        down = api.wait_healthy(timeout=self.config.health_timeout)
+        if down == ["api server"]:
+            raise RuntimeError(f"Airflow is not running at {api.url} (start it with: python run.py airflow up)")
+        if down:
             raise RuntimeError(
-                f"Airflow is not running at {api.url} (start it with: python run.py airflow up)"
+                f"Airflow at {api.url} answers but its {' and '.join(down)} did not report healthy within "
+                f"{self.config.health_timeout:.0f} s (see the logs under the Airflow home; restart with: "
+                "python run.py airflow down && python run.py airflow up)"
             )
         written_at = utc_now().replace(tzinfo=datetime.timezone.utc)
         super().submit_pipeline(snapshot, stack, base_environment, step_environments, placeholder_run)
