@@ -88,11 +88,15 @@ def child_list(limit: int, times_path: str) -> None:
     boot_with_lazy_components()
     from stackpipes.core.cli import list_text
 
-    list_text(None, limit)  # first call: the store opened
+    list_text(None, limit, "client")  # first call: the store opened
     start = time.perf_counter()
-    text = list_text(None, limit)
-    Path(times_path).write_text(json.dumps({"in_process_s": time.perf_counter() - start,
-                                            "rows": len(text.splitlines()) - 1}))
+    text = list_text(None, limit, "client")
+    client_s = time.perf_counter() - start
+    start = time.perf_counter()
+    direct = list_text(None, limit, "direct")
+    direct_s = time.perf_counter() - start
+    Path(times_path).write_text(json.dumps({"in_process_client_s": client_s, "in_process_direct_s": direct_s,
+                                            "same_listing": direct == text, "rows": len(text.splitlines()) - 1}))
 
 
 def _child(state: Path, *args: str) -> float:
@@ -150,8 +154,12 @@ def main() -> None:
     result = {
         "measured_at": time.strftime("%Y-%m-%d %H:%M"),
         "runs": runs,
+        # The command reads the store's database directly; through ZenML's client the same listing
+        # costs ZenML's import and store start-up on top of its in-process time.
         "review_list": {"runs_in_store": args.runs, "rows": listing["rows"], "command_s": command_s,
-                        "in_process_s": listing["in_process_s"], "python_and_zenml_import_s": import_s},
+                        "in_process_direct_s": listing["in_process_direct_s"],
+                        "in_process_client_s": listing["in_process_client_s"],
+                        "same_listing": listing["same_listing"], "python_and_zenml_import_s": import_s},
         "targets": {"review_total_s_max": 2.0, "review_list_s_max": 2.0},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -161,9 +169,10 @@ def main() -> None:
               f"{data.get('drift_snapshot_s', 0):.2f} s, outcomes snapshot {data.get('outcomes_snapshot_s', 0):.2f} s"
               f" -> {data['review_total_s']:.2f} s per run (target <= 2 s)")
     r = result["review_list"]
-    print(f"review list, {r['rows']} of {r['runs_in_store']} runs: command {r['command_s']:.2f} s "
-          f"(of which starting Python and importing ZenML {r['python_and_zenml_import_s']:.2f} s), "
-          f"the listing itself {r['in_process_s']:.2f} s (target <= 2 s)")
+    print(f"review list, {r['rows']} of {r['runs_in_store']} runs: command {r['command_s']:.2f} s (target <= 2 s); "
+          f"the listing in process {r['in_process_direct_s']:.3f} s from the database, "
+          f"{r['in_process_client_s']:.2f} s through ZenML's client (+ {r['python_and_zenml_import_s']:.2f} s to "
+          f"start Python and import ZenML); same listing: {r['same_listing']}")
     print(f"written: {RESULTS / 'review.json'}")
 
 

@@ -36,6 +36,16 @@ def review_command(args: argparse.Namespace) -> int:
     from stackpipes.platform.flavors.lazy_components import boot_with_lazy_components
 
     stack = getattr(args, "stack", None)
+    if args.review_action == "list" and not stack:  # answered from the store's database when it can be
+        if not 1 <= args.limit <= MAX_LIMIT:
+            print(f"error: --limit {args.limit}: expected 1 to {MAX_LIMIT}", file=sys.stderr)
+            return 2
+        from stackpipes.core.run_listing import list_runs
+
+        runs = list_runs(args.pipeline, args.limit)
+        if runs is not None:
+            print(_listing(runs, args.pipeline))
+            return 0
     if stack:  # its services up (a remote MLflow registry), registered and active
         from stackpipes.platform.registration import bring_up
         from stackpipes.platform.stackfile import load_stack_file, stack_path
@@ -81,21 +91,34 @@ def _fmt(value: object, digits: int = 2) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
-def list_text(pipeline: str | None, limit: int) -> str:
-    from zenml.client import Client
+def list_text(pipeline: str | None, limit: int, store: str = "auto") -> str:
+    """The listing; `store`: auto (the store's database read directly where possible, else ZenML's
+    client), client, or direct (None-safe only where the direct read applies)."""
+    from stackpipes.core.run_listing import ListedRun, list_runs
 
-    from stackpipes.core.review import run_review_state
+    runs = list_runs(pipeline, limit) if store in ("auto", "direct") else None
+    if runs is None:
+        from zenml.client import Client
 
-    filters = {"pipeline_name": pipeline} if pipeline else {}
-    runs = Client().list_pipeline_runs(sort_by="desc:created", size=limit, hydrate=True, **filters).items
+        filters = {"pipeline_name": pipeline} if pipeline else {}
+        runs = [ListedRun(name=run.name, pipeline=run.pipeline.name if run.pipeline else "-",
+                          status=str(run.status.value), metadata=dict(run.run_metadata),
+                          tags={tag.name for tag in (run.tags or [])})
+                for run in Client().list_pipeline_runs(sort_by="desc:created", size=limit, hydrate=True,
+                                                       **filters).items]
+    return _listing(runs, pipeline)
+
+
+def _listing(runs: list, pipeline: str | None) -> str:
+    from stackpipes.core.review import review_state
+
     if not runs:
         return "no runs" + (f" of {pipeline}" if pipeline else "")
     rows = [("run", "pipeline", "status", "drift share", "decision", "promoted", "review")]
     for run in runs:
-        meta = run.run_metadata
-        rows.append((run.name, run.pipeline.name if run.pipeline else "-", str(run.status.value),
-                     _fmt(meta.get("drifted_share")), _fmt(meta.get("decision")), _fmt(meta.get("promoted")),
-                     run_review_state(run)))
+        meta = run.metadata
+        rows.append((run.name, run.pipeline, run.status, _fmt(meta.get("drifted_share")), _fmt(meta.get("decision")),
+                     _fmt(meta.get("promoted")), review_state(meta, run.tags)))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
 

@@ -224,7 +224,11 @@ def mark_request_used(request_run: Any, by_run: str) -> None:
 
 def run_review_state(run: Any) -> str:
     """auto, awaiting review, approved by X or rejected by X, for a run and the version it made."""
-    meta = run.run_metadata
-    if meta.get("review_state"):
-        return str(meta["review_state"])
-    return "awaiting review" if AWAITING in _tags(run) else "auto"
+    return review_state(run.run_metadata, _tags(run))
+
+
+def review_state(metadata: dict[str, Any], tags: set[str]) -> str:
+    """The review state from a run's metadata and tag names (also read without ZenML's client)."""
+    if metadata.get("review_state"):
+        return str(metadata["review_state"])
+    return "awaiting review" if AWAITING in tags else "auto"

@@ -82,6 +82,13 @@ def test_promotion_waits_for_approval_then_both_registries_move_together(fresh_p
 
     code, out, _ = cli(capsys, "list")
     assert code == 0 and first.name in out and "awaiting review" in out
+    # The command reads the store's database directly (no ZenML start-up); ZenML's client agrees.
+    from stackpipes.core.cli import list_text
+    from stackpipes.core.run_listing import list_runs
+
+    assert list_runs(None, 50) is not None
+    assert out.strip() == list_text(None, 50, "direct") == list_text(None, 50, "client")
+    assert list_text("chat_forecast", 1, "direct") == list_text("chat_forecast", 1, "client")
     code, out, _ = cli(capsys, "show", first.name)
     assert code == 0 and "drift:" in out and "stage staging" in out and "awaiting review" in out
 
