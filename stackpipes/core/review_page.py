@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from stackpipes.core import views
@@ -45,6 +46,19 @@ class RunReview:
     dashboard_url: Optional[str] = None
 
 
+def _report_link(review: RunReview) -> str:
+    """The full Evidently report, linked relative to this page (both under reports/, so the link
+    holds wherever the folder is copied; a cached drift step's report lies in its own run's folder)."""
+    import os
+
+    from stackpipes.platform.env import run_reports_dir
+
+    path = str(review.drift.report_path)  # type: ignore[union-attr]
+    relative = Path(os.path.relpath(path, run_reports_dir(review.pipeline, review.run))).as_posix()
+    return (f"<p class='muted'>the run's full Evidently report (interactive, opens in a browser): "
+            f"<a href=\"{views.esc(relative)}\">{views.esc(Path(path).name)}</a> ({views.esc(path)})</p>")
+
+
 def _section(title: str, body: str) -> str:
     return f"<section><h2>{views.esc(title)}</h2>{body}</section>"
 
@@ -68,8 +82,7 @@ def render(review: RunReview) -> str:
             ["step", "dataset", "suite", "rows", "result", "failed expectations"], rows,
             shade=["pass" if r.success else "fail" for _, r in review.checks])))
     if review.drift is not None:
-        report = (f"<p class='muted'>the run's full Evidently report: {views.esc(review.drift.report_path)}</p>"
-                  if review.drift.report_path else "")
+        report = _report_link(review) if review.drift.report_path else ""
         parts.append(_section("Drift", _framed(review.drift.to_html(), 620) + report))
     if review.decision is not None:
         parts.append(_section("Retrain decision", _framed(review.decision.to_html(), 460)))

@@ -130,6 +130,9 @@ def test_the_review_page_opens_offline_with_every_section(browser, reviewed_run)
         # The artifacts' own views, framed as the dashboard frames them, render inside the page.
         assert "DATASET DRIFT" in framed or "no drift" in framed.lower()
         assert "Every rule of the policy" in framed and "cooldown" in framed
+        # The run's full Evidently report is one click away, beside the page.
+        link = page.get_by_role("link", name="chat_forecast_drift.html")
+        assert link.count() == 1 and (path.parent / link.get_attribute("href")).resolve().is_file()
         off_machine = [url for url in requests
                        if urlparse(url).scheme not in ("file", "data", "about", "blob")
                        and urlparse(url).hostname not in ("127.0.0.1", "localhost")]
