@@ -36,10 +36,11 @@ def review_command(args: argparse.Namespace) -> int:
     from stackpipes.platform.flavors.lazy_components import boot_with_lazy_components
 
     stack = getattr(args, "stack", None)
-    if args.review_action == "list" and not stack:  # answered from the store's database when it can be
-        if not 1 <= args.limit <= MAX_LIMIT:
-            print(f"error: --limit {args.limit}: expected 1 to {MAX_LIMIT}", file=sys.stderr)
-            return 2
+    listing = args.review_action == "list"
+    if listing and not 1 <= args.limit <= MAX_LIMIT:
+        print(f"error: --limit {args.limit}: expected 1 to {MAX_LIMIT}", file=sys.stderr)
+        return 2
+    if listing and not stack:  # from the store's database, without starting ZenML, where it can be
         from stackpipes.core.run_listing import list_runs
 
         runs = list_runs(args.pipeline, args.limit)
@@ -54,10 +55,8 @@ def review_command(args: argparse.Namespace) -> int:
     else:
         boot_with_lazy_components()
     try:
-        if args.review_action == "list":
-            if not 1 <= args.limit <= MAX_LIMIT:
-                raise ReviewError(f"--limit {args.limit}: expected 1 to {MAX_LIMIT}")
-            print(list_text(args.pipeline, args.limit))
+        if listing:  # the direct read does not apply (or --stack names the store): ZenML's client
+            print(list_text(args.pipeline, args.limit, store="client"))
         elif args.review_action == "show":
             print(show_text(args.run))
         elif args.review_action == "ui":
@@ -66,8 +65,9 @@ def review_command(args: argparse.Namespace) -> int:
 
             if args.stop:
                 return evidently_ui.down()
-            if remote_url() is not None:  # the stack names its own Evidently service
-                print(f"Evidently UI: {remote_url()}  (the stack's Evidently workspace; nothing started here)")
+            remote = remote_url()
+            if remote is not None:  # the stack names its own Evidently service
+                print(f"Evidently UI: {remote}  (the stack's Evidently workspace; nothing started here)")
                 return 0
             print(f"Evidently UI: {evidently_ui.url() if evidently_ui.running() else evidently_ui.up(workspace_path())}"
                   "  (one project per pipeline; stop with: python run.py review ui --stop)")
