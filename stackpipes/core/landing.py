@@ -3,7 +3,8 @@
 Any system's raw rows land here as they arrived, before any transformation: a table with at least
 a `source` and a `date` (YYYY-MM-DD) column among the `columns` the caller names. Layout:
 `{raw_root}/source={source}/date={date}/{source}_{date}.csv` (UTF-8, header, `columns` in order),
-on a local folder or s3:// alike. A re-run with the same rows writes nothing (`unchanged`; the
+on a local folder or s3:// alike; a system that keys its objects finer names more `partitions`
+(ratings: source, query, date -> `source=S/query=Q/date=D/S_Q_D.csv`; `date` always comes last). A re-run with the same rows writes nothing (`unchanged`; the
 `volatile` columns, such as a fetch time that every fetch stamps anew, are ignored in that
 comparison). A re-run with different rows for a landed day leaves the landed object as it is
 (`kept_existing`): raw data is the record of what was fetched first, and corrections belong
@@ -44,7 +45,8 @@ RAW_SECRET_VARIABLE = "STACKPIPES_RAW_SECRET_NAME"
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-PARTITION = re.compile(r"source=(?P<source>[^/]+)/date=(?P<date>[^/]+)/[^/]+\.csv$")
+PARTITION = re.compile(r"source=(?P<source>[^/]+)/(?:[a-z_]+=[^/]+/)*date=(?P<date>[^/]+)/[^/]+\.csv$")
+DEFAULT_PARTITIONS = ("source", "date")
 
 
 class LandingInputError(ValueError):
@@ -88,28 +90,43 @@ class LandingReport:
                 f"{len(self.kept_existing)} kept existing")
 
 
-def object_key(raw_root: str, source: str, date: str) -> str:
-    """The URI of the object for one source and day."""
-    return f"{raw_root.rstrip('/')}/source={source}/date={date}/{source}_{date}.csv"
+def object_key(raw_root: str, source: str, date: str, **middle: str) -> str:
+    """The URI of the object for one source and day (and the values of any further partitions,
+    in order, between them)."""
+    values = {"source": source, **middle, "date": date}
+    folders = "/".join(f"{key}={value}" for key, value in values.items())
+    return f"{raw_root.rstrip('/')}/{folders}/{'_'.join(values.values())}.csv"
 
 
-def _validate(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+def _check_partitions(partitions: Sequence[str], columns: Sequence[str]) -> None:
+    if list(partitions[:1]) != ["source"] or list(partitions[-1:]) != ["date"] or len(set(partitions)) != len(partitions):
+        raise LandingInputError(f"partitions: {list(partitions)} must start with 'source', end with 'date', "
+                                "and name each column once")
+    if not set(partitions) <= set(columns):
+        raise LandingInputError(f"columns: {list(columns)} must include every partition {list(partitions)} "
+                                "(the object key)")
+    wrong = [p for p in partitions if not re.fullmatch(r"[a-z_]+", p)]
+    if wrong:
+        raise LandingInputError(f"partitions: {wrong} must be lower-case names of letters and '_'")
+
+
+def _validate(rows: pd.DataFrame, columns: Sequence[str], partitions: Sequence[str] = DEFAULT_PARTITIONS) -> pd.DataFrame:
     if not isinstance(rows, pd.DataFrame):
         raise LandingInputError(f"rows: expected a pandas DataFrame, got {type(rows).__name__}")
-    if not {"source", "date"} <= set(columns):
-        raise LandingInputError(f"columns: {list(columns)} must include 'source' and 'date' (the object key)")
+    _check_partitions(partitions, columns)
     missing = [column for column in columns if column not in rows.columns]
     if missing:
         raise LandingInputError(
             f"rows: missing column(s) {', '.join(missing)}; expected all of {', '.join(columns)}"
         )
     table = rows.loc[:, list(columns)].fillna("").astype(str)
-    bad_sources = sorted({s for s in table["source"] if not SOURCE_NAME.match(s)})
-    if bad_sources:
-        raise LandingInputError(
-            f"rows.source: {bad_sources[:5]} are not usable in an object key; expected names of "
-            "letters, digits, '.', '_' and '-'"
-        )
+    for key in partitions[:-1]:
+        bad = sorted({s for s in table[key] if not SOURCE_NAME.match(s)})
+        if bad:
+            raise LandingInputError(
+                f"rows.{key}: {bad[:5]} are not usable in an object key; expected names of "
+                "letters, digits, '.', '_' and '-'"
+            )
     bad_dates = sorted({d for d in table["date"] if not _is_date(d)})
     if bad_dates:
         raise LandingInputError(f"rows.date: {bad_dates[:5]} are not dates; expected YYYY-MM-DD")
@@ -197,15 +214,17 @@ def _land_group(fs: Any, path: str, group: pd.DataFrame, compared: Sequence[str]
 
 def land_raw(
     rows: pd.DataFrame, raw_root: str, columns: Sequence[str], volatile: Sequence[str] = (),
-    secret_name: Optional[str] = None,
+    secret_name: Optional[str] = None, partitions: Sequence[str] = DEFAULT_PARTITIONS,
 ) -> LandingReport:
-    """Land `rows` (`columns`) under `raw_root`, one object per (source, date); see the module doc."""
-    table = _validate(rows, columns)
+    """Land `rows` (`columns`) under `raw_root`, one object per value of `partitions` (source, ...,
+    date); see the module doc."""
+    table = _validate(rows, columns, partitions)
     compared = [c for c in columns if c not in volatile]
     fs, root = filesystem(raw_root, secret_name)
     report = LandingReport()
-    for (source, day), group in table.groupby(["source", "date"], sort=True):
-        path = object_key(root, source, day)
+    for values, group in table.groupby(list(partitions), sort=True):
+        source, *middle, day = values
+        path = object_key(root, source, day, **dict(zip(partitions[1:-1], middle, strict=True)))
         uri = full_uri(fs, path)
         status = _land_group(fs, path, group, compared)
         if status == "kept_existing":
@@ -221,7 +240,9 @@ def list_raw(raw_root: str, secret_name: Optional[str] = None,
     wanted = set(dates) if dates is not None else None
     found = []
     fs.invalidate_cache()  # s3fs caches listings per process; other processes may have landed since
-    for path in fs.glob(f"{root.rstrip('/')}/source=*/date=*/*.csv"):
+    base = root.rstrip("/")
+    paths = fs.find(base) if fs.exists(base) else []  # every depth: a system may key by more partitions
+    for path in sorted(p for p in paths if p.endswith(".csv")):
         match = PARTITION.search(path)
         if match and (wanted is None or match["date"] in wanted):
             found.append(full_uri(fs, path))

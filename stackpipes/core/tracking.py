@@ -6,7 +6,9 @@ calling the step function directly) every helper is a no-op, so steps never bran
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -56,3 +58,25 @@ def log_bytes(data: bytes, artifact_file: str) -> None:
         path.write_bytes(data)
         folder = str(Path(artifact_file).parent)
         mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
+
+
+@contextlib.contextmanager
+def nested_run(name: str, tags: Optional[dict[str, str]] = None) -> Iterator[Optional[Any]]:
+    """A child MLflow run under the step's run (a sweep's trial under the sweep), or nothing when
+    the step is not tracked; everything logged inside goes to the child."""
+    if active_run() is None:
+        yield None
+        return
+    import mlflow
+
+    with mlflow.start_run(run_name=name, nested=True, tags=tags) as child:
+        yield child
+
+
+def log_table(table: Any, artifact_file: str) -> None:
+    """A DataFrame as an MLflow table artifact (shown as a table in the MLflow UI)."""
+    if active_run() is None:
+        return
+    import mlflow
+
+    mlflow.log_table(table, artifact_file=artifact_file)

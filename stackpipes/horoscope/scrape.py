@@ -22,7 +22,7 @@ import pandas as pd
 import requests
 from pydantic import BaseModel, Field
 
-from stackpipes.horoscope.fetching import FetchRun, SourceFailed, fetch_page
+from stackpipes.core.fetching import FetchRun, SourceFailed, fetch_page
 from stackpipes.horoscope.parsing import LayoutChanged, PageRequest, open_page, page_rows
 from stackpipes.horoscope.schema import RAW_COLUMNS, SIGNS
 from stackpipes.horoscope.sources import SourceSpec, unique_names
@@ -157,19 +157,19 @@ def _pages(
 
 
 def _collect(
-    run: FetchRun, base_url: str, days: Sequence[date], signs: Sequence[str]
+    run: FetchRun, spec: SourceSpec, base_url: str, days: Sequence[date], signs: Sequence[str]
 ) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
-    for day, sign in _pages(run.spec, days, signs):
-        url = run.spec.page_url(base_url, day, sign)
+    for day, sign in _pages(spec, days, signs):
+        url = spec.page_url(base_url, day, sign)
         response = fetch_page(run, url)
         if response is None:
             continue
         fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        page = open_page(run.spec, response, url)
+        page = open_page(spec, response, url)
         rows.extend(
             page_rows(
-                run.spec, page, PageRequest(url, day, sign, signs, fetched_at), run.problems
+                spec, page, PageRequest(url, day, sign, signs, fetched_at), run.problems
             )
         )
         run.pages += 1
@@ -196,11 +196,11 @@ def scrape_source(
     base = _base(base_url or spec.base_url)
     own_session = session is None
     started = time.monotonic()
-    run = FetchRun(spec, session or requests.Session(), deadline=started + spec.http.budget_s)
+    run = FetchRun(spec.http, session or requests.Session(), deadline=started + spec.http.budget_s)
     status: Status = "ok"
     error = None
     try:
-        rows = pd.DataFrame(_collect(run, base, days, wanted), columns=list(RAW_COLUMNS))
+        rows = pd.DataFrame(_collect(run, spec, base, days, wanted), columns=list(RAW_COLUMNS))
     except SourceFailed as exc:
         status, error, rows = "failed", str(exc), empty_rows()
     except LayoutChanged as exc:

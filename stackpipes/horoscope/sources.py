@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from stackpipes.core.fetching import HttpSpec
 from stackpipes.horoscope.schema import SIGNS, SIGNS_RU
 from stackpipes.platform.env import PROJECT_ROOT
 
@@ -119,30 +120,6 @@ class ExtractSpec(_Strict):
     text: Locator
     sign: Optional[SignLocator] = None  # optional on per-sign pages: the requested sign is used
     date: Optional[DateLocator] = None  # optional: the requested date is used
-
-
-class HttpSpec(_Strict):
-    """How to talk to a source: timeouts, retries with exponential backoff, politeness, budget."""
-
-    timeout_s: float = Field(default=10.0, gt=0, le=300)
-    retries: int = Field(default=3, ge=0, le=10)
-    backoff_s: float = Field(default=0.5, ge=0, le=60)
-    backoff_factor: float = Field(default=2.0, ge=1, le=10)
-    max_backoff_s: float = Field(default=30.0, ge=0, le=600)
-    retry_statuses: list[int] = Field(default_factory=lambda: [429, 500, 502, 503, 504], max_length=200)
-    delay_s: float = Field(default=1.0, ge=0, le=60)  # between two requests to the same source
-    budget_s: float = Field(default=300.0, gt=0, le=6 * 3600)  # the whole source, retries and pauses included
-    user_agent: str = Field(default="stackpipes-horoscope/0.1 (research collection)", min_length=1)
-
-    @field_validator("retry_statuses")
-    @classmethod
-    def _http_errors(cls, statuses: list[int]) -> list[int]:
-        wrong = [s for s in statuses if not 400 <= s <= 599]
-        if wrong:
-            raise ValueError(f"HTTP error statuses between 400 and 599, got {wrong}")
-        if 404 in statuses:
-            raise ValueError("statuses worth retrying; 404 means the page does not exist")
-        return statuses
 
 
 class SourceSpec(_Strict):

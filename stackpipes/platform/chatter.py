@@ -43,6 +43,9 @@ WARNING_CHATTER: tuple[tuple[str, type[Warning], str], ...] = (
     (r"(?s).*An input example was not provided when logging the model", UserWarning,
      "a language model's pyfunc declares its signature; validating an example would generate text "
      "while the model is logged"),
+    (r"(?s).*Hint: Inferred schema contains integer column", UserWarning,
+     "a classifier's labels are integers; the hint is about integer inputs with missing values, and "
+     "the tabular models' numeric inputs are floats"),
 )
 
 

@@ -135,6 +135,27 @@ def test_bad_rows_are_refused_with_the_missing_columns_named(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_finer_partitions_land_one_object_per_source_query_and_day(raw_root):
+    rows = pd.DataFrame([
+        {"source": "youtube", "query": query, "date": day, "text": f"{query} on {day}", "fetched_at": "t1"}
+        for query in ("about-a-boy", "auto-focus") for day in ("2026-11-30", "2026-12-01")])
+    columns, partitions = ["source", "query", "date", "text", "fetched_at"], ("source", "query", "date")
+    first = land_raw(rows, raw_root, columns, ("fetched_at",), partitions=partitions)
+    assert len(first.written) == 4
+    assert any(uri.endswith("/source=youtube/query=auto-focus/date=2026-12-01/youtube_auto-focus_2026-12-01.csv")
+               for uri in first.written)
+    assert list_raw(raw_root) == sorted(first.written)
+    assert list_raw(raw_root, dates=["2026-12-01"]) == sorted(u for u in first.written if "2026-12-01" in u)
+    again = land_raw(rows.assign(fetched_at="t2"), raw_root, columns, ("fetched_at",), partitions=partitions)
+    assert sorted(again.unchanged) == sorted(first.written) and not again.written
+    assert read_raw(list_raw(raw_root), columns).sort_values(["query", "date"]).reset_index(drop=True).equals(
+        rows.sort_values(["query", "date"]).reset_index(drop=True))
+    with pytest.raises(LandingInputError, match=r"rows.query: \['a b'\] are not usable in an object key"):
+        land_raw(rows.assign(query="a b"), raw_root, columns, partitions=partitions)
+    with pytest.raises(LandingInputError, match="partitions: .* must start with 'source', end with 'date'"):
+        land_raw(rows, raw_root, columns, partitions=("query", "date"))
+
+
 def test_storage_options_from_the_environment(s3_server, monkeypatch):
     assert storage_options("/data/raw") == {}
     options = storage_options("s3://stackpipes-raw/x")
@@ -205,3 +226,4 @@ def test_up_is_idempotent_and_down_leaves_no_process(s3_server):
             except OSError:
                 continue
             assert not (any(b"moto_server" in part for part in command) and port_flag in command)
+

@@ -113,6 +113,9 @@ def test_every_number_and_list_a_user_can_give_has_a_ceiling():
     from stackpipes.horoscope.sources import SourceSpec  # configured by YAML files, not parameters
 
     problems += _problems("source file", "spec", SourceSpec, [], seen)
+    from stackpipes.ratings.sources import CommentSource
+
+    problems += _problems("comment source file", "spec", CommentSource, [], seen)
     assert not problems, "no upper bound on:\n" + "\n".join(problems)
 
 
