@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-orchestrators bench-spark bench-train dashboard airflow-up airflow-down clean
+.PHONY: install run test lint bench bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
@@ -39,6 +39,9 @@ bench: install
 
 bench-orchestrators: install
 	$(PY) bench/orchestrators.py
+
+bench-ratings: install
+	$(PY) bench/ratings.py
 
 bench-spark: install
 	$(PY) bench/spark_scaling.py

@@ -6,9 +6,7 @@ calling the step function directly) every helper is a no-op, so steps never bran
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -60,17 +58,33 @@ def log_bytes(data: bytes, artifact_file: str) -> None:
         mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
 
 
-@contextlib.contextmanager
-def nested_run(name: str, tags: Optional[dict[str, str]] = None) -> Iterator[Optional[Any]]:
-    """A child MLflow run under the step's run (a sweep's trial under the sweep), or nothing when
-    the step is not tracked; everything logged inside goes to the child."""
-    if active_run() is None:
-        yield None
-        return
-    import mlflow
+def log_child_run(name: str, params: dict[str, Any], metrics: dict[str, Optional[float]],
+                  tags: Optional[dict[str, str]] = None, started: Optional[float] = None,
+                  ended: Optional[float] = None) -> Optional[str]:
+    """A finished child MLflow run under the step's run (a sweep's trial under the sweep), with the
+    times it really ran (`started`/`ended`, epoch seconds), logged in one batch; its id, or None
+    when the step is not tracked. Work done elsewhere (another step, another pod) is recorded here
+    by whoever gathers it, so the workers need no tracking client."""
+    parent = active_run()
+    if parent is None:
+        return None
+    import math
+    import time
 
-    with mlflow.start_run(run_name=name, nested=True, tags=tags) as child:
-        yield child
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient()
+    start_ms = int((started or time.time()) * 1000)
+    child = client.create_run(parent.info.experiment_id, start_time=start_ms, run_name=name,
+                              tags={"mlflow.parentRunId": parent.info.run_id, **(tags or {})})
+    client.log_batch(
+        child.info.run_id,
+        metrics=[Metric(k, float(v), start_ms, 0) for k, v in metrics.items() if v is not None and math.isfinite(v)],
+        params=[Param(k, str(v)[:500]) for k, v in params.items()],
+    )
+    client.set_terminated(child.info.run_id, end_time=int((ended or time.time()) * 1000))
+    return child.info.run_id
 
 
 def log_table(table: Any, artifact_file: str) -> None:

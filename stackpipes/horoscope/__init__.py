@@ -1,8 +1,8 @@
 """horoscope: daily scraping of several sites -> raw CSV -> Spark cleaning -> LM fine-tuning -> sampling grid.
 
 The names its pipelines, steps, materializers and command share live here; the library is in the
-modules beside this one: the raw `schema`, the `sources` (YAML specs), `fetching` and `parsing` of
-pages and the `scrape` loop, the bundled `sites`, raw and clean `storage` locations, `cleaning`
+modules beside this one: the raw `schema`, the `sources` (YAML specs), `parsing` of pages and the
+`scrape` loop (fetching through the shared core's), the bundled `sites`, raw and clean `storage` locations, `cleaning`
 rules and the `spark_job`, the `prompts`, the sampling `grid`, `generation`, the MLflow `pyfunc`
 and the `cli` command.
 """

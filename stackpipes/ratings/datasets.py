@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import io
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import numpy as np
 import pandas as pd
@@ -78,9 +78,9 @@ class SplitConfig(_Strict):
 
 
 class ChecksConfig(_Strict):
-    ranges: dict[str, tuple[Optional[float], Optional[float]]] = Field(default_factory=dict)
-    allowed: dict[str, list[Any]] = Field(default_factory=dict)
-    max_missing: dict[str, float] = Field(default_factory=dict)  # column -> the largest missing share
+    ranges: dict[str, tuple[Optional[float], Optional[float]]] = Field(default_factory=dict, max_length=MAX_COLUMNS)
+    allowed: dict[str, Annotated[list[Any], Field(max_length=100_000)]] = Field(default_factory=dict, max_length=MAX_COLUMNS)
+    max_missing: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict, max_length=MAX_COLUMNS)
     default_max_missing: float = Field(default=0.5, ge=0, le=1)
     min_rows: int = Field(default=20, ge=1, le=MAX_ROWS)
 
@@ -115,6 +115,11 @@ class DatasetConfig(_Strict):
         dropped = sorted(set(self.features.drop) & set(used))
         if dropped:
             raise ValueError(f"features.drop: {dropped} are also features")
+        known = {*self.model_columns(), self.target}
+        for key in ("ranges", "allowed", "max_missing"):
+            unknown = sorted(set(getattr(self.checks, key)) - known)
+            if unknown:
+                raise ValueError(f"checks.{key}: {unknown} are neither the target nor a column the model reads")
         return self
 
     @property

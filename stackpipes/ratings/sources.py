@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -51,7 +51,7 @@ class CommentSource(BaseModel):
     description: str = ""
     kind: Literal["youtube_data_v3"] = "youtube_data_v3"
     base_url: str = Field(default="https://www.googleapis.com/youtube/v3", pattern=r"^https?://[^\s/]+(/\S*)?$")
-    queries: list[str] = Field(min_length=1, max_length=MAX_QUERIES)
+    queries: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=MAX_QUERIES)
     videos_per_query: int = Field(default=2, ge=1, le=MAX_VIDEOS_PER_QUERY)
     comments_per_video: int = Field(default=100, ge=1, le=MAX_COMMENTS_PER_VIDEO)
     page_size: int = Field(default=50, ge=1, le=100)

@@ -12,10 +12,17 @@
         gradient_boosting: {learning_rate: {low: 0.02, high: 0.3, log: true}, max_depth: [2, 3]}
 
 A parameter is a list of choices or a range (`low`, `high`, `log`, `integer`). `linear` is a
-logistic regression for classification and a ridge regression for regression. Trials are dealt to
-the `parallel` shards round-robin (grid, random: planned up front from the seed), or each shard runs
-its own TPE study seeded by the sweep's seed and its index (optuna); so the same file gives the same
-trials and the same winner on every stack, however the shards are scheduled.
+logistic regression for classification and a ridge regression for regression. Grid and random
+trials are planned up front from the seed (families and parameters in name order, whatever the
+file's order) and dealt to the `parallel` shards so that each gets
+about the same work (the longest estimated trial to the least loaded shard; `estimated_cost`);
+with optuna each shard runs its own TPE study, seeded by the sweep's seed and its index, for its
+share of the trials. So the same file gives the same trials and the same winner on every stack,
+however the shards are scheduled.
+
+Each shard fits the preprocessing once per fold (on that fold's training rows only) and reuses
+it for every trial: it depends on the rows, not on the model, so the scores are those of the
+whole pipeline refitted per fold, for a fraction of the work.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class TrialResult(Trial):
     cv_mean: Optional[float] = None
     cv_std: Optional[float] = None
     fit_seconds: float = 0.0
+    started_at: Optional[float] = None  # epoch seconds, for the trial's MLflow run
     error: Optional[str] = None
 
 
@@ -135,66 +143,103 @@ def _draw(rng: random.Random, spec: ParamSpec) -> Any:
 
 def plan_trials(sweep: SweepConfig) -> list[Trial]:
     """Every trial of a grid or random sweep, with the shard that runs it (optuna plans in its shards)."""
+    # Families and parameters in name order: the trials do not depend on how the file orders its keys.
     planned: list[tuple[str, dict[str, Any]]] = []
     if sweep.strategy == "grid":
-        for family, params in sweep.space.items():
-            names = list(params)
+        for family in sorted(sweep.space):
+            params = sweep.space[family]
+            names = sorted(params)
             for values in itertools.product(*(params[n] for n in names)):
                 planned.append((family, dict(zip(names, values, strict=True))))
     elif sweep.strategy == "random":
         rng = random.Random(sweep.seed)
-        names = list(sweep.space)
+        names = sorted(sweep.space)
         for index in range(sweep.trials):
             family = names[index % len(names)]  # every family gets its share of the trials
-            planned.append((family, {n: _draw(rng, s) for n, s in sweep.space[family].items()}))
+            planned.append((family, {n: _draw(rng, sweep.space[family][n]) for n in sorted(sweep.space[family])}))
     else:
         return []
-    return [Trial(index=i, shard=i % sweep.parallel, family=f, params=p) for i, (f, p) in enumerate(planned)]
+    shards = deal(planned, sweep.parallel)
+    return [Trial(index=i, shard=shards[i], family=f, params=p) for i, (f, p) in enumerate(planned)]
 
 
-def shard_trial_count(sweep: SweepConfig, shard: int) -> int:
-    """Trials an optuna shard runs: the sweep's trials dealt round-robin."""
-    return len(range(shard, sweep.trials, sweep.parallel))
+def estimated_cost(family: str, params: dict[str, Any]) -> float:
+    """A rough relative cost of one trial (seconds of a 5-fold Titanic-sized sweep on one core),
+    only to deal trials evenly: a linear model is cheap; forests grow with their trees (and
+    fully grown trees cost more), boosting with its trees and their depth."""
+    trees = float(params.get("n_estimators") or 100) / 100
+    if family == "random_forest":
+        grown = params.get("max_depth") is None and int(params.get("min_samples_leaf") or 1) == 1
+        return trees * (1.4 if grown else 0.8)
+    if family == "gradient_boosting":
+        return trees * (0.25 + 0.23 * float(params.get("max_depth") or 3))
+    return 0.1
 
 
-def evaluate_trial(trial: Trial, train: pd.DataFrame, dataset: DatasetConfig, folds: list[tuple],
-                   preprocessing: Optional[PreprocessingConfig], seed: int) -> TrialResult:
-    """Cross-validate one trial; an estimator that rejects its parameters is a failed trial, not a crash."""
+def deal(planned: list[tuple[str, dict[str, Any]]], parallel: int) -> list[int]:
+    """The shard of each planned trial: longest first to the least loaded shard (ties: the lower
+    trial index, the lower shard), so the shards end at about the same time."""
+    loads = [0.0] * parallel
+    shards = [0] * len(planned)
+    order = sorted(range(len(planned)), key=lambda i: (-estimated_cost(*planned[i]), i))
+    for index in order:
+        shard = min(range(parallel), key=lambda s: (loads[s], s))
+        shards[index] = shard
+        loads[shard] += estimated_cost(*planned[index])
+    return shards
+
+
+def prepare_folds(train: pd.DataFrame, dataset: DatasetConfig, folds: list[tuple],
+                  preprocessing: Optional[PreprocessingConfig]) -> list[tuple[Any, Any, Any, Any]]:
+    """Per fold: the preprocessing fitted on the fold's training rows, applied to both sides."""
+    X, y = train[dataset.model_columns()], train[dataset.target]
+    prepared = []
+    for fit_index, valid_index in folds:
+        prep = build_preprocessor(dataset, preprocessing).fit(X.iloc[fit_index], y.iloc[fit_index])
+        prepared.append((prep.transform(X.iloc[fit_index]), y.iloc[fit_index].to_numpy(),
+                         prep.transform(X.iloc[valid_index]), y.iloc[valid_index].to_numpy()))
+    return prepared
+
+
+def evaluate_trial(trial: Trial, prepared: list[tuple[Any, Any, Any, Any]], dataset: DatasetConfig,
+                   seed: int) -> TrialResult:
+    """Cross-validate one trial on the prepared folds; an estimator that rejects its parameters is
+    a failed trial, not a crash."""
     from sklearn.metrics import get_scorer
-    from sklearn.pipeline import Pipeline
 
     scorer = get_scorer(dataset.metric)
-    X, y = train[dataset.model_columns()], train[dataset.target]
     scores: list[float] = []
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     try:
-        for fit_index, valid_index in folds:
-            model = Pipeline([("prep", build_preprocessor(dataset, preprocessing)),
-                              ("model", families(dataset.task, seed)[trial.family](**trial.params))])
-            model.fit(X.iloc[fit_index], y.iloc[fit_index])
-            scores.append(float(scorer(model, X.iloc[valid_index], y.iloc[valid_index])))
+        for X_fit, y_fit, X_valid, y_valid in prepared:
+            model = families(dataset.task, seed)[trial.family](**trial.params).fit(X_fit, y_fit)
+            scores.append(float(scorer(model, X_valid, y_valid)))
     except (ValueError, TypeError) as exc:
         return TrialResult(**trial.model_dump(), metric=dataset.metric, fit_seconds=time.perf_counter() - started,
-                           error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+                           started_at=started_at, error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
     return TrialResult(**trial.model_dump(), metric=dataset.metric, cv_mean=float(np.mean(scores)),
-                       cv_std=float(np.std(scores)), fit_seconds=time.perf_counter() - started)
+                       cv_std=float(np.std(scores)), fit_seconds=time.perf_counter() - started, started_at=started_at)
 
 
 def run_shard(sweep: SweepConfig, shard: int, train: pd.DataFrame, dataset: DatasetConfig, folds: list[tuple],
               preprocessing: Optional[PreprocessingConfig] = None,
               on_result: Callable[[TrialResult], None] = lambda result: None) -> list[TrialResult]:
     """The trials of one shard, in order; `on_result` sees each as it ends (MLflow logging)."""
+    mine = [t for t in plan_trials(sweep) if t.shard == shard]
+    if sweep.strategy != "optuna" and not mine:
+        return []
+    prepared = prepare_folds(train, dataset, folds, preprocessing)
     if sweep.strategy != "optuna":
         results = []
-        for trial in (t for t in plan_trials(sweep) if t.shard == shard):
-            results.append(evaluate_trial(trial, train, dataset, folds, preprocessing, sweep.seed))
+        for trial in mine:
+            results.append(evaluate_trial(trial, prepared, dataset, sweep.seed))
             on_result(results[-1])
         return results
-    return _optuna_shard(sweep, shard, train, dataset, folds, preprocessing, on_result)
+    return _optuna_shard(sweep, shard, prepared, dataset, on_result)
 
 
-def _optuna_shard(sweep: SweepConfig, shard: int, train: pd.DataFrame, dataset: DatasetConfig, folds: list[tuple],
-                  preprocessing: Optional[PreprocessingConfig], on_result: Callable[[TrialResult], None]) -> list[TrialResult]:
+def _optuna_shard(sweep: SweepConfig, shard: int, prepared: list[tuple[Any, Any, Any, Any]], dataset: DatasetConfig,
+                  on_result: Callable[[TrialResult], None]) -> list[TrialResult]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -204,9 +249,10 @@ def _optuna_shard(sweep: SweepConfig, shard: int, train: pd.DataFrame, dataset: 
     results: list[TrialResult] = []
 
     def objective(optuna_trial: Any) -> float:
-        family = optuna_trial.suggest_categorical("family", list(sweep.space))
+        family = optuna_trial.suggest_categorical("family", sorted(sweep.space))
         params = {}
-        for name, spec in sweep.space[family].items():
+        for name in sorted(sweep.space[family]):
+            spec = sweep.space[family][name]
             key = f"{family}.{name}"
             if isinstance(spec, list):
                 choice = optuna_trial.suggest_categorical(key, [repr(v) for v in spec])
@@ -216,7 +262,7 @@ def _optuna_shard(sweep: SweepConfig, shard: int, train: pd.DataFrame, dataset: 
             else:
                 params[name] = optuna_trial.suggest_float(key, spec.low, spec.high, log=spec.log)
         trial = Trial(index=indices[len(results)], shard=shard, family=family, params=params)
-        result = evaluate_trial(trial, train, dataset, folds, preprocessing, sweep.seed)
+        result = evaluate_trial(trial, prepared, dataset, sweep.seed)
         results.append(result)
         on_result(result)
         return result.cv_mean if result.cv_mean is not None else float("-inf")

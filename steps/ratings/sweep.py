@@ -1,5 +1,7 @@
 """The sweep's steps: `parallel` shards fixed at compile time (parallel tasks/pods on Airflow and
-Kubernetes, one after another locally), each trial a nested MLflow run; `select_best` gathers them."""
+Kubernetes, one after another locally); `select_best` gathers them and records every trial as a
+nested MLflow run under the run's MLflow run (with the times it ran), so the shards themselves
+are pure computation: no tracking client, no concurrent writers to the tracking store."""
 
 from __future__ import annotations
 
@@ -20,19 +22,13 @@ from stackpipes.ratings import MAX_PARALLEL
 from stackpipes.ratings.datasets import DatasetConfig
 from stackpipes.ratings.leaderboard import SweepResult, SweepShard
 from stackpipes.ratings.preprocessing import PreprocessingConfig
-from stackpipes.ratings.sweep import SweepConfig, TrialResult
+from stackpipes.ratings.sweep import SweepConfig
 
 logger = get_logger(__name__)
 SHARD_STEP = "sweep_trials"  # shard i runs as step `sweep_trials_<i>`
 
 
-def _log_trial(result: TrialResult) -> None:
-    with tracking.nested_run(f"trial-{result.index:03d}", tags={"sweep_shard": str(result.shard)}):
-        tracking.log_params({"family": result.family, **result.params})
-        tracking.log_metrics({"cv_mean": result.cv_mean, "cv_std": result.cv_std, "fit_seconds": result.fit_seconds})
-
-
-@step(experiment_tracker=True, extra=MLFLOW_RUN_ON_FIRST_LOG)
+@step
 def sweep_trials(
     train_rows: pd.DataFrame,
     decision: RetrainDecision,
@@ -49,7 +45,7 @@ def sweep_trials(
         return SweepShard(shard=shard, skipped="no retrain: " + "; ".join(decision.reasons))
     started = time.perf_counter()
     folds = cv_folds(train_rows, dataset, sweep.folds, sweep.seed)
-    results = run_shard(sweep, shard, train_rows, dataset, folds, preprocessing, on_result=_log_trial)
+    results = run_shard(sweep, shard, train_rows, dataset, folds, preprocessing)
     seconds = time.perf_counter() - started
     failed = sum(r.error is not None for r in results)
     log_metadata({"trials": len(results), "failed_trials": failed, "seconds": seconds})
@@ -73,6 +69,12 @@ def select_best(dataset: DatasetConfig, sweep: SweepConfig) -> tuple[
         raise RuntimeError(f"select_best found {len(shards)} sweep steps, the sweep has {sweep.parallel}")
     result = gather(shards, sweep.strategy, dataset.metric)
     if result.best is not None:
+        for trial in result.results:
+            tracking.log_child_run(
+                f"trial-{trial.index:03d}", {"family": trial.family, **trial.params},
+                {"cv_mean": trial.cv_mean, "cv_std": trial.cv_std, "fit_seconds": trial.fit_seconds},
+                tags={"sweep_shard": str(trial.shard), **({"error": trial.error[:250]} if trial.error else {})},
+                started=trial.started_at, ended=(trial.started_at or 0) + trial.fit_seconds if trial.started_at else None)
         table = result.table()
         tracking.log_table(table, "sweep/leaderboard.json")
         tracking.log_bytes(chart_png(table, dataset.metric), "sweep/leaderboard.png")

@@ -195,3 +195,47 @@ def test_a_model_trained_in_an_airflow_run_is_approved_into_both_registries(depl
     assert review_state == "approved by airflow-reviewer" and version in description
     models = cli("review", "models", timeout=300)
     assert models.returncode == 0 and f"production is version {version}" in models.stdout
+
+
+def _sweep_config(tmp_path: Path) -> Path:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "configs" / "ratings_train" / "titanic.yaml").read_text())
+    from tests.ratings.conftest import SMALL_SWEEP
+
+    config["parameters"]["sweep"] = SMALL_SWEEP
+    path = tmp_path / "titanic_small.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_the_sweep_runs_as_parallel_airflow_tasks_and_finds_the_local_winner(deployment, first_run, tmp_path):
+    """ratings_train's two sweep steps are two Airflow tasks that run at the same time; the seeded
+    sweep picks the trial the library picks in this process."""
+    from datetime import datetime
+
+    from stackpipes.ratings.datasets import DatasetConfig, prepare, read_csv_file, resolve_path
+    from stackpipes.ratings.splitting import cv_folds, split_table
+    from stackpipes.ratings.sweep import SweepConfig, best_trial, run_shard
+
+    cli, env, state = deployment
+    config = _sweep_config(tmp_path)
+    result = cli("--stack", "airflow", "--pipeline", "ratings_train", "--config", str(config))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    airflow = api(env)
+    run = airflow._request("GET", "/api/v2/dags/ratings_train/dagRuns")["dag_runs"][-1]
+    tasks = {t["task_id"]: t for t in airflow.task_instances("ratings_train", run["dag_run_id"])}
+    assert {t["state"] for t in tasks.values()} == {"success"}
+    first, second = (tasks[f"sweep_trials_{i}"] for i in (0, 1))
+    span = [(datetime.fromisoformat(t["start_date"]), datetime.fromisoformat(t["end_date"])) for t in (first, second)]
+    assert span[0][0] < span[1][1] and span[1][0] < span[0][1], f"the sweep tasks did not overlap: {span}"
+
+    import yaml
+
+    parameters = yaml.safe_load(config.read_text())["parameters"]
+    dataset, sweep = DatasetConfig.model_validate(parameters["dataset"]), SweepConfig.model_validate(parameters["sweep"])
+    table = prepare(read_csv_file(resolve_path(dataset.source.path), dataset.source.na_values, "titanic"), dataset)
+    train = split_table(table, dataset)[0]
+    folds = cv_folds(train, dataset, sweep.folds, sweep.seed)
+    expected = best_trial([r for shard in (0, 1) for r in run_shard(sweep, shard, train, dataset, folds)])
+    assert f"sweep winner:  trial {expected.index} {expected.family} " in result.stdout

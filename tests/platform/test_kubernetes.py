@@ -251,3 +251,16 @@ def test_the_project_image_zenml_would_build(kubernetes_stack):
     assert dockerfile.startswith("FROM python:3.11-slim-bookworm")
     assert "openjdk-17-jre-headless" in dockerfile and "-r .zenml_pyproject_requirements" in dockerfile
     _compare_with_golden("Dockerfile", dockerfile + "\n")
+
+
+def test_the_ratings_sweep_renders_one_job_per_sweep_step(kubernetes_stack):
+    """ratings_train's `parallel: 2` sweep is two step Jobs the in-cluster orchestrator runs side by side."""
+    from pipelines.ratings_train import ratings_train
+    from stackpipes.platform.k8s_render import render, validate_manifests
+
+    rendered = render(ratings_train, image=IMAGE, config_path=str(ROOT / "configs" / "ratings_train" / "titanic.yaml"),
+                      settings=kubernetes_stack.settings)
+    shards = [_step_job(rendered, f"sweep_trials_{index}") for index in (0, 1)]
+    assert all(_containers(job)[0]["image"] == IMAGE for job in shards)
+    assert _step_job(rendered, "select_best")
+    assert validate_manifests(rendered.manifests) == []

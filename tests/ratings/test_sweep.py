@@ -10,6 +10,7 @@ from stackpipes.ratings.sweep import (
     SweepConfig,
     best_trial,
     check_space,
+    estimated_cost,
     leaderboard,
     plan_trials,
     run_shard,
@@ -27,12 +28,16 @@ def titanic_train(titanic_config, titanic_table):
     return split_table(titanic_table, titanic_config)[0]
 
 
-def test_random_trials_are_the_same_for_the_same_seed_and_dealt_round_robin():
-    sweep = SweepConfig.model_validate(SMALL_SWEEP)
+def test_random_trials_are_the_same_for_the_same_seed_and_dealt_evenly():
+    sweep = SweepConfig.model_validate({**SMALL_SWEEP, "trials": 12})
     first, again = plan_trials(sweep), plan_trials(sweep)
-    assert first == again and len(first) == 6
-    assert [t.shard for t in first] == [0, 1, 0, 1, 0, 1]
-    assert [t.family for t in first[:3]] == ["linear", "random_forest", "gradient_boosting"]
+    assert first == again and len(first) == 12
+    assert [t.family for t in first[:3]] == ["gradient_boosting", "linear", "random_forest"]  # in name order
+    reordered = sweep.model_copy(update={"space": dict(reversed(list(sweep.space.items())))})
+    assert plan_trials(reordered) == first  # the file's key order does not change the trials
+    loads = [sum(estimated_cost(t.family, t.params) for t in first if t.shard == s) for s in (0, 1)]
+    heaviest = max(estimated_cost(t.family, t.params) for t in first)
+    assert abs(loads[0] - loads[1]) <= heaviest  # the longest-first deal keeps the shards within one trial
     other = plan_trials(sweep.model_copy(update={"seed": 4}))
     assert [t.params for t in other] != [t.params for t in first]
 
@@ -55,7 +60,7 @@ def test_a_grid_runs_every_combination_and_optuna_is_seeded(titanic_config, tita
         "linear": {"C": [0.1, 1.0]}, "random_forest": {"n_estimators": [10], "max_depth": [2, 4]}}})
     assert [(t.family, t.params) for t in plan_trials(grid)] == [
         ("linear", {"C": 0.1}), ("linear", {"C": 1.0}),
-        ("random_forest", {"n_estimators": 10, "max_depth": 2}), ("random_forest", {"n_estimators": 10, "max_depth": 4})]
+        ("random_forest", {"max_depth": 2, "n_estimators": 10}), ("random_forest", {"max_depth": 4, "n_estimators": 10})]
     optuna = SweepConfig.model_validate({**SMALL_SWEEP, "strategy": "optuna", "trials": 4})
     first = _run_all(optuna, titanic_train, titanic_config)
     again = _run_all(optuna, titanic_train, titanic_config)
