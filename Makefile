@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
+.PHONY: install run test lint bench bench-lecture bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
@@ -27,6 +27,7 @@ run: install
 
 test: install
 	bash scripts/ensure_chromium.sh  # the browser tests drive Debian's Chromium
+	bash scripts/ensure_media_tools.sh  # espeak-ng speaks the test lectures, pdftoppm renders their PDFs
 	$(PY) -m pytest
 
 # ruff, and the import contracts of pyproject.toml (the layering, docs/ARCHITECTURE.md)
@@ -36,6 +37,10 @@ lint: install
 
 bench: install
 	$(PY) bench/overhead.py
+
+bench-lecture: install
+	bash scripts/ensure_media_tools.sh
+	$(PY) bench/lecture.py
 
 bench-orchestrators: install
 	$(PY) bench/orchestrators.py

@@ -31,7 +31,7 @@ from pipelines import PIPELINES
 from stackpipes.platform.env import PROJECT_ROOT, boot_zenml
 
 # Packages of stackpipes that are libraries, not systems (systems may bring a cli module).
-LIBRARIES = ("platform", "core", "lm")
+LIBRARIES = ("platform", "core", "lm", "speech")
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pipeline", choices=sorted(PIPELINES), help="pipeline to run")
     parser.add_argument("--config", help="ZenML run configuration YAML (default: configs/PIPELINE.yaml)")
     parser.add_argument("--dataset", help="for a pipeline configured per dataset: configs/PIPELINE/DATASET.yaml")
+    parser.add_argument("--input", metavar="FILE",
+                        help="for a pipeline that takes one input file (lecture_summary): the file")
     parser.add_argument("--no-cache", action="store_true", help="run every step, ignoring the cache")
     parser.add_argument("--schedule", metavar="CRON", help="deploy on a schedule instead of running once")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -219,9 +221,31 @@ def _stack_pipeline_config(args: argparse.Namespace):
     from stackpipes.platform.runconfig import load_run_config
 
     load_run_config(config)  # refuses a missing file, bad YAML and inline credentials
+    if getattr(args, "input", None):
+        config = _with_input(entry, config, args.input)
     # Activate only the ZenML integrations this stack's flavors belong to (each costs imports).
     os.environ.setdefault("STACKPIPES_INTEGRATIONS", ",".join(sorted({c.flavor for c in spec.components.values()})))
     return spec, entry, config
+
+
+INPUT_PARAMETER = "input_file"
+
+
+def _with_input(entry, config: Path, given: str) -> Path:
+    """The run configuration with the pipeline's `input_file` set to the absolute path of --input
+    (a derived copy under the state folder; the file in configs/ is not changed)."""
+    import inspect
+
+    from stackpipes.platform.env import state_dir
+    from stackpipes.platform.runconfig import with_parameters
+
+    pipeline = getattr(importlib.import_module(entry.module), entry.attribute)
+    if INPUT_PARAMETER not in inspect.signature(pipeline.entrypoint).parameters:
+        raise ValueError(f"--input: pipeline '{entry.attribute}' takes no input file")
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"--input {given}: no such file")
+    return with_parameters(config, {INPUT_PARAMETER: str(path.absolute())}, state_dir() / "run_configs")
 
 
 def pipeline_config_path(pipeline: str, config: str | None, dataset: str | None) -> Path:

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+pytest_plugins = ["tests.speech_fixtures"]  # lectures and real speech for tests/speech and tests/lecture_summary
+
 
 def pytest_sessionfinish(session, exitstatus):
     """Remove the session's private state (ZenML store, artifacts, MLflow, models) afterwards;

@@ -107,7 +107,8 @@ def render(review: RunReview) -> str:
 
 
 def run_products(run: Any, names: list[str]) -> list[Product]:
-    """The named artifacts of `run` as the dashboard shows them: PNG pictures and script-free pages."""
+    """The named artifacts of `run` as the dashboard shows them: PNG pictures, script-free pages
+    and Markdown (shown as its text)."""
     from zenml.artifacts.utils import load_artifact_visualization
     from zenml.enums import VisualizationType
 
@@ -126,4 +127,6 @@ def run_products(run: Any, names: list[str]) -> list[Product]:
                     found.append(Product(name, "image", shown.value))
                 elif shown.type == VisualizationType.HTML and "<script" not in str(shown.value).lower():
                     found.append(Product(name, "html", str(shown.value)))
+                elif shown.type == VisualizationType.MARKDOWN:
+                    found.append(Product(name, "text", str(shown.value)))
     return found

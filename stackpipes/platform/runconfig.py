@@ -34,3 +34,20 @@ def load_run_config(path: Path | str) -> dict[str, Any]:
             "ZenML secret or an environment variable the step reads",
         )
     return data
+
+
+def with_parameters(path: Path | str, parameters: dict[str, Any], folder: Path) -> Path:
+    """A copy of the run configuration at `path` with `parameters` set, written under `folder`
+    (named by its content: the same inputs give the same file); `path` itself is left as it is."""
+    import hashlib
+
+    import yaml
+
+    config = load_run_config(path)
+    config.setdefault("parameters", {}).update(parameters)
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{Path(path).stem}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+    if not target.exists():
+        target.write_text(text, encoding="utf-8")
+    return target

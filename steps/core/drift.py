@@ -64,7 +64,7 @@ def detect_drift(
     html_path = run_reports_dir(pipeline, run) / f"{report_name}.html"
     from stackpipes.core.drift_history import run_tags
 
-    model = context.model
+    model = _model_of(context)
     tags, metadata = run_tags(pipeline, run, str(context.pipeline_run.id), str(model.version) if model else None)
     snapshots: list = []
     summary = drift_report(
@@ -93,6 +93,16 @@ def detect_drift(
         "report": str(html_path), **{k: v for k, v in windows.items() if v},
     })
     return summary, EvidentlyReport(title=full_title, html=full, summary_html=summary.to_html(), path=str(html_path))
+
+
+def _model_of(context):
+    """The run's model version, or None for a pipeline that keeps no model (lecture_summary)."""
+    from zenml.exceptions import StepContextError
+
+    try:
+        return context.model
+    except StepContextError:
+        return None
 
 
 def _add_to_history(snapshot, pipeline: str, run: str, columns: list[str]) -> None:

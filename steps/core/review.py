@@ -17,9 +17,10 @@ logger = get_logger(__name__)
 
 @step(enable_cache=False)
 def write_review_page(
-    promotion: PromotionResult, products: Optional[items(20)] = None
+    promotion: Optional[PromotionResult], products: Optional[items(20)] = None
 ) -> Annotated[HTMLString, "review_page"]:
-    """Data checks, drift, the decision, challenger vs production, the promotion and the system's
+    """Data checks, drift, the decision, challenger vs production, the promotion (a system that
+    promotes no model passes none) and the system's
     `products` (artifact names: their pictures and script-free pages) of this run, in
     reports/<pipeline>/<run>/review.html and as this artifact. Runs last: it reads the run's steps."""
     from zenml.client import Client
@@ -42,7 +43,8 @@ def write_review_page(
         if "model_evaluation" in outputs:
             review.evaluation = outputs["model_evaluation"][0].load()
     review.products = run_products(run, products or [])
-    if promotion.awaiting_review or (review.decision is not None and review.decision.awaiting_review):
+    awaiting = promotion is not None and promotion.awaiting_review
+    if awaiting or (review.decision is not None and review.decision.awaiting_review):
         review.review_state = "awaiting review (python run.py review show " + run.name + ")"
     review.dashboard_url = dashboard_run_url(run.project.name, run.id)
     page = render(review)

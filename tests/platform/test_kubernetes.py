@@ -264,3 +264,25 @@ def test_the_ratings_sweep_renders_one_job_per_sweep_step(kubernetes_stack):
     assert all(_containers(job)[0]["image"] == IMAGE for job in shards)
     assert _step_job(rendered, "select_best")
     assert validate_manifests(rendered.manifests) == []
+
+
+def test_lecture_summary_renders_with_its_transcription_on_a_gpu_node_and_as_a_cronjob_on_an_inbox(
+        kubernetes_stack, tmp_path):
+    """The scheduled form of lecture_summary (an inbox instead of a file: each run takes the
+    oldest new file) is a CronJob; run once, speech to text gets the step operator's GPU pod."""
+    from pipelines.lecture_summary import lecture_summary
+    from stackpipes.platform.k8s_render import render, validate_manifests
+    from stackpipes.platform.runconfig import with_parameters
+
+    config = with_parameters(ROOT / "configs" / "lecture_summary.yaml", {"inbox": "/data/lectures/inbox"}, tmp_path)
+    run = render(lecture_summary, image=IMAGE, config_path=str(config), settings=kubernetes_stack.settings)
+    assert validate_manifests(run.manifests) == []
+    (container,) = _containers(_step_job(run, "transcribe_audio"))
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    for step in ("take_lecture", "extract_audio", "summarise_transcript", "write_lecture_pdf"):
+        assert "nvidia.com/gpu" not in json.dumps(_step_job(run, step))
+    scheduled = render(lecture_summary, image=IMAGE, config_path=str(config), schedule="*/5 * * * *",
+                       settings=kubernetes_stack.settings)
+    (cron,) = scheduled.manifests
+    assert cron["kind"] == "CronJob" and cron["spec"]["schedule"] == "*/5 * * * *"
+    assert validate_manifests(scheduled.manifests) == []
