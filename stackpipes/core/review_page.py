@@ -101,7 +101,7 @@ def render(review: RunReview) -> str:
         elif product.kind == "html":
             body = _framed(product.value, 640)
         else:
-            body = f"<pre>{views.esc(product.value)}</pre>"
+            body = f"<pre style='white-space:pre-wrap'>{views.esc(product.value)}</pre>"
         parts.append(_section(f"Produced: {product.name}", body))
     return views.page(f"Review {review.pipeline} {review.run}", "".join(parts))
 

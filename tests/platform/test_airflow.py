@@ -239,3 +239,37 @@ def test_the_sweep_runs_as_parallel_airflow_tasks_and_finds_the_local_winner(dep
     folds = cv_folds(train, dataset, sweep.folds, sweep.seed)
     expected = best_trial([r for shard in (0, 1) for r in run_shard(sweep, shard, train, dataset, folds)])
     assert f"sweep winner:  trial {expected.index} {expected.family} " in result.stdout
+
+
+def test_lecture_summary_on_a_schedule_takes_the_oldest_new_file_of_its_inbox(deployment, first_run, tmp_path,
+                                                                              lecture_maker):
+    """The scheduled form: a static DAG whose first task takes the oldest new file of the inbox (a
+    file sensor's job), summarises it, and on the next run ends with "nothing new"."""
+    from stackpipes.platform.runconfig import with_parameters
+
+    cli, env, state = deployment
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    lecture_maker.make_lecture("Good morning. Today we talk about rivers and lakes. Rivers flow into the sea. "
+                               "Lakes keep fresh water for a long time. Next week we talk about mountains.",
+                               "en-us", inbox / "rivers and lakes.mp4")
+    config = with_parameters(ROOT / "configs" / "lecture_summary.yaml", {
+        "inbox": str(inbox), "speech": {"cpu_threads": 2, "beam_size": 2, "language": "en"}}, tmp_path)
+    result = cli("--stack", "airflow", "--pipeline", "lecture_summary", "--config", str(config),
+                 "--schedule", "0 3 * * *")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    airflow, dag_id = api(env), "lecture_summary_scheduled"
+    try:
+        first = f"test-{uuid.uuid4().hex[:8]}"
+        airflow.trigger(dag_id, first, conf={})  # what the scheduler does at 03:00
+        airflow.wait_for_run(dag_id, first, timeout=900)
+        (pdf,) = (state / "reports" / "lecture_summary").glob("rivers_and_lakes-*/summary.pdf")
+        assert (state / "raw" / "lecture_summary" / "done").is_dir()
+        made = pdf.stat().st_mtime_ns
+        second = f"test-{uuid.uuid4().hex[:8]}"
+        airflow.trigger(dag_id, second, conf={})
+        airflow.wait_for_run(dag_id, second, timeout=900)
+        assert f"nothing new in {inbox}" in airflow.task_log(dag_id, second, "take_lecture", 1)
+        assert pdf.stat().st_mtime_ns == made and (inbox / "rivers and lakes.mp4").is_file()
+    finally:
+        airflow._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})

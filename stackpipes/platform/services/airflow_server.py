@@ -224,9 +224,26 @@ def _wait_for_step_worker(pid: Optional[int], started: bool, timeout: float = 12
           "Airflow tasks import ZenML themselves", file=sys.stderr)
 
 
+def _wait_while_own_processes_start(timeout: float) -> bool:
+    """True once this home's Airflow, whose processes are alive but which did not answer healthy
+    (busy, or its scheduler's heartbeat late on a loaded machine), answers healthy; False when none
+    of its processes runs (then it is started). A busy Airflow of our own is waited for, not
+    mistaken for a stranger on the port."""
+    alive = [name for name, pid in _pids().items() if name in PROCESSES and pid_alive(pid)]
+    if not alive:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running():
+            return True
+        time.sleep(2)
+    raise RuntimeError(f"the project's Airflow ({', '.join(alive)}) runs but did not answer healthy within "
+                       f"{timeout:.0f} s; see {home() / 'logs'}, or restart it: python run.py airflow down")
+
+
 def up(timeout: float = 240) -> str:
     """Start Airflow (installing it first if needed); a no-op when it already runs. Returns the UI URL."""
-    if running():
+    if running() or _wait_while_own_processes_start(timeout):
         server, started = ensure_step_worker()
         if started:
             _pid_file().write_text(json.dumps({**_pids(), STEP_SERVER: server}))
