@@ -14,6 +14,7 @@ from stackpipes.core.types import ColumnDrift, DriftSummary
 
 # Text columns: drift when a classifier tells reference from current texts with ROC AUC >= 0.55.
 TEXT_METHOD = "abs_text_content_drift"
+MIN_ROWS = 10  # fewer rows on either side say nothing about drift
 TEXT_THRESHOLD = 0.55
 
 
@@ -81,7 +82,7 @@ def drift_report(
     html_path: Optional[Union[str, Path]] = None,
     method: Optional[str] = None,
     threshold: Optional[float] = None,
-    min_rows: int = 10,
+    min_rows: int = MIN_ROWS,
     text: Optional[list[str]] = None,
     text_method: Optional[str] = TEXT_METHOD,
     text_threshold: Optional[float] = TEXT_THRESHOLD,

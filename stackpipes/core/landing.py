@@ -24,8 +24,9 @@ import io
 import logging
 import os
 import re
+import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Any, Literal, Optional
@@ -178,26 +179,47 @@ def write_once(fs: Any, path: str, data: bytes) -> bool:
     return True
 
 
+def write_once_file(fs: Any, path: str, local_file: str) -> bool:
+    """Create `path` with the bytes of `local_file`, streamed (never held in memory whole); False
+    when an object is already there (it is left as it is)."""
+    try:
+        if is_local_filesystem(fs):
+            _create_local(path, lambda handle: _copy_into(local_file, handle))
+        else:
+            fs.put_file(local_file, path, mode="create")  # S3: PUT with If-None-Match: *
+    except FileExistsError:
+        return False
+    return True
+
+
 def _write_once(fs: Any, path: str, data: bytes) -> None:
     """Create `path` with `data` whole, or raise FileExistsError; never replace an existing object."""
     if is_local_filesystem(fs):
-        _write_once_local(path, data)
+        _create_local(path, lambda handle: handle.write(data))
     else:
         fs.pipe_file(path, data, mode="create")  # S3: PUT with If-None-Match: *
 
 
-def _write_once_local(path: str, data: bytes) -> None:
+def _copy_into(local_file: str, handle: Any) -> None:
+    with open(local_file, "rb") as source:
+        shutil.copyfileobj(source, handle, length=1 << 20)
+
+
+def _create_local(path: str, fill: Callable[[Any], Any]) -> None:
+    """Fill a hidden partial file, then hard-link it to `path`: atomic, and FileExistsError when
+    the final name is taken, so a reader never sees half a file and nothing is replaced."""
     folder, name = os.path.split(path)
     os.makedirs(folder, exist_ok=True)
     temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.partial")
     try:
         with open(temporary, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.link(temporary, path)  # atomic, and fails if the final name exists
+        os.link(temporary, path)
     finally:
-        os.unlink(temporary)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def _land_group(fs: Any, path: str, group: pd.DataFrame, compared: Sequence[str]) -> Status:

@@ -17,9 +17,9 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from stackpipes.core.landing import landing_root, write_once
+from stackpipes.core.landing import landing_root, write_once, write_once_file
 from stackpipes.lecture_summary import SYSTEM
-from stackpipes.platform.objectstore import filesystem, full_uri, is_local_filesystem
+from stackpipes.platform.objectstore import filesystem, full_uri
 
 
 class Ledger:
@@ -36,14 +36,7 @@ class Ledger:
         key = f"{self.base}/raw/sha256={sha256}/{Path(name).name}"
         if self.fs.exists(key):
             return full_uri(self.fs, key), False
-        if is_local_filesystem(self.fs):
-            written = _link_or_copy_once(path, key)
-        else:
-            try:
-                self.fs.put_file(str(path), key, mode="create")  # S3: If-None-Match, streamed
-                written = True
-            except FileExistsError:
-                written = False
+        written = write_once_file(self.fs, key, str(path))
         return full_uri(self.fs, key), written
 
     def done(self, sha256: str) -> Optional[dict[str, Any]]:
@@ -70,23 +63,3 @@ class Ledger:
         paths = [p for p in self.fs.ls(folder, detail=False) if p.endswith(".csv") and exclude not in p]
         frames = [pd.read_csv(io.BytesIO(self.fs.cat_file(p))) for p in sorted(paths)[-limit:]]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _link_or_copy_once(path: Path, key: str) -> bool:
-    """A large local file into `key` without reading it into memory: a copy renamed into place
-    only when the name is free (hard link, atomic)."""
-    import os
-    import shutil
-    import uuid
-
-    target = Path(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.partial"
-    try:
-        shutil.copyfile(path, partial)
-        os.link(partial, target)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        partial.unlink(missing_ok=True)

@@ -40,9 +40,10 @@ def detect_drift(
     reference-vs-current classifier, drift at ROC AUC >= `text_threshold`, default 0.55);
     `drift_share` is the share of drifted columns that counts as dataset drift; `time_column`
     (when the frames have it) gives the windows compared. An empty `reference` (nothing to compare
-    with yet, e.g. before the first training) gives a summary with no drift and says so.
+    with yet, e.g. before the first training), or fewer than `MIN_ROWS` rows on either side, gives
+    a summary with no drift that says why.
     """
-    from stackpipes.core.drift import TEXT_THRESHOLD, drift_report, window
+    from stackpipes.core.drift import MIN_ROWS, TEXT_THRESHOLD, drift_report, window
 
     context = get_step_context()
     pipeline, run = context.pipeline.name, context.pipeline_run.name
@@ -51,11 +52,17 @@ def detect_drift(
     full_title = title + (f": current {windows['current_window']}" + (
         f" vs reference {windows['reference_window']}" if windows["reference_window"] else "")
         if windows["current_window"] else "")
+    note = None
     if reference.empty:
+        note = "no reference data yet: nothing to compare"
+    elif min(len(reference), len(current)) < MIN_ROWS:
+        # A short lecture or a quiet day is not an error; too few rows say nothing about drift.
+        note = (f"too few rows to compare: {len(reference)} reference, {len(current)} current "
+                f"(at least {MIN_ROWS} each)")
+    if note is not None:
         summary = DriftSummary(
             dataset_drift=False, drifted_share=0.0, drifted_columns=0, total_columns=0, columns={},
-            reference_rows=0, current_rows=len(current), note="no reference data yet: nothing to compare",
-            title=title, **windows,
+            reference_rows=len(reference), current_rows=len(current), note=note, title=title, **windows,
         )
         log_metadata({"dataset_drift": False, "drifted_share": 0.0, "note": summary.note})
         page = summary.to_html()

@@ -16,6 +16,7 @@ from stackpipes.core.landing import (
     land_raw,
     list_raw,
     read_raw,
+    write_once_file,
 )
 from stackpipes.horoscope.schema import RAW_COLUMNS, SIGNS, VOLATILE_COLUMNS
 from stackpipes.platform.objectstore import filesystem, storage_options
@@ -121,6 +122,18 @@ def test_exclusive_write_refuses_an_existing_object(raw_root):
     assert fs.cat_file(path) == b"first\n"
     # No temporary object is left beside the landed one.
     assert [p.rsplit("/", 1)[-1] for p in fs.find(f"{root}/probe")] == ["once.csv"]
+
+
+def test_a_file_is_streamed_in_once_and_never_replaced(raw_root, tmp_path):
+    fs, root = filesystem(raw_root)
+    path = f"{root}/probe/lecture.bin"
+    first, second = tmp_path / "first.bin", tmp_path / "second.bin"
+    first.write_bytes(os.urandom(3 << 20))  # bigger than one copy chunk
+    second.write_bytes(b"a different file")
+    assert write_once_file(fs, path, str(first)) is True
+    assert write_once_file(fs, path, str(second)) is False
+    assert fs.cat_file(path) == first.read_bytes()
+    assert [p.rsplit("/", 1)[-1] for p in fs.find(f"{root}/probe")] == ["lecture.bin"]
 
 
 def test_bad_rows_are_refused_with_the_missing_columns_named(tmp_path):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +17,7 @@ from stackpipes.platform.flavors.airflow.dag_generator import (
     TaskConfiguration,
     bash_command,
 )
+from stackpipes.platform.flavors.airflow.orchestrator import StackpipesAirflowOrchestrator
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = "1bdc8fb2-394c-440b-b311-0152b27e0b84"
@@ -107,10 +109,18 @@ def test_airflow_builds_the_dag_from_the_bundle(tmp_path, airflow_python):
         id="chat_forecast", start_date="2026-01-01T00:00:00Z", schedule="1 0 * * *", dag_args={"fail_fast": True},
         tasks=[zenml_task("ingest", [], dict(ZENML_ENV)), zenml_task("train", ["ingest"], {})],
     )
-    bundle = tmp_path / "chat_forecast.zip"
-    with zipfile.ZipFile(bundle, "w") as archive:
-        archive.write(airflow_dag.__file__, arcname="dag.py")
-        archive.writestr(airflow_dag.CONFIG_FILENAME, config.model_dump_json())
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    bundle = dags / "chat_forecast.zip"
+    bundle.write_bytes(b"an older bundle")
+    # The orchestrator's writer: the new bundle replaces the old whole, nothing is left beside it.
+    orchestrator = object.__new__(StackpipesAirflowOrchestrator)
+    values = SimpleNamespace(file=airflow_dag.__file__, config_file_name=airflow_dag.CONFIG_FILENAME)
+    orchestrator._write_dag(config, values, str(dags))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dags"]
+    assert [p.name for p in dags.iterdir()] == ["chat_forecast.zip"]
+    with zipfile.ZipFile(bundle) as archive:
+        assert sorted(archive.namelist()) == sorted(["dag.py", airflow_dag.CONFIG_FILENAME])
     probe = (
         "import json, sys\n"
         "from airflow.models.dagbag import DagBag\n"

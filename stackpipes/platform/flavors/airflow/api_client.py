@@ -101,7 +101,8 @@ class AirflowAPI:
                     if dag.get("is_paused"):
                         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
                     return
-            errors = [e for e in self.import_errors() if file_name in (e.get("filename") or "")]
+            errors = [e for e in self.import_errors()
+                      if file_name in (e.get("filename") or "") and not _older(e.get("timestamp"), written_at)]
             if errors:
                 raise AirflowError(f"Airflow could not import DAG '{dag_id}': {errors[0].get('stack_trace', '')[-2000:]}")
             time.sleep(1.0)
@@ -165,3 +166,10 @@ class AirflowAPI:
             tail = "\n".join(logs[culprit].splitlines()[-40:])
             message += f" in task '{culprit}'. Its log ends with:\n{tail}"
         raise AirflowError(message)
+
+
+def _older(timestamp: Optional[str], than: datetime) -> bool:
+    """Whether an Airflow timestamp is before `than` (an import error left from an earlier file)."""
+    if not timestamp:
+        return False
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")) < than

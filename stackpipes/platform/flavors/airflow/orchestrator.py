@@ -14,7 +14,11 @@ it reuses):
 from __future__ import annotations
 
 import datetime
+import os
+import shutil
+import tempfile
 import uuid
+import zipfile
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type, cast
 
 from zenml.enums import ExecutionMode
@@ -115,6 +119,29 @@ class StackpipesAirflowOrchestrator(AirflowOrchestrator):
 
     def requires_resources_in_orchestration_environment(self, step: "Step") -> bool:
         return False
+
+    def _write_dag(self, dag_config: Any, dag_generator_values: Any, output_dir: str) -> None:
+        """The DAG bundle ZenML writes (the generator as `dag.py` beside its JSON config), made
+        atomic for a local DAG folder: built beside the folder, where the DAG processor does not
+        look, then renamed over the old bundle. ZenML writes the zip in place, and a parse that
+        lands mid-write records an import error for a DAG that is fine."""
+        from zenml.utils import io_utils
+
+        if io_utils.is_remote(output_dir):
+            super()._write_dag(dag_config, dag_generator_values, output_dir)
+            return
+        os.makedirs(output_dir, exist_ok=True)
+        final = os.path.join(output_dir, f"{dag_config.id}.zip")
+        staging = tempfile.mkdtemp(prefix=".dag-staging-", dir=os.path.dirname(os.path.abspath(output_dir)))
+        try:
+            partial = os.path.join(staging, os.path.basename(final))
+            with zipfile.ZipFile(partial, mode="w") as bundle:
+                bundle.write(dag_generator_values.file, arcname="dag.py")
+                bundle.writestr(dag_generator_values.config_file_name, dag_config.model_dump_json())
+            os.replace(partial, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        print(f"Writing DAG definition to `{final}`.")
 
     @staticmethod
     def _translate_schedule(schedule: Optional["ScheduleResponse"] = None) -> Dict[str, Any]:
