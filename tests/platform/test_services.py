@@ -1,4 +1,5 @@
-"""Every server the project starts refuses a busy port in one line naming the port and its variable."""
+"""Every server the project starts refuses a busy port in one line naming the port and its variable,
+and leaves nothing running behind it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import socket
 import pytest
 
 from stackpipes.platform.processes import PortInUseError, free_port
+from stackpipes.platform.services import s3_server
 from tests.support import VARIABLES, isolated_environment
 
 
@@ -33,6 +35,8 @@ def test_a_busy_port_is_refused_in_one_line(service, variable, busy_port, tmp_pa
     with isolated_environment(names, STACKPIPES_HOME=str(tmp_path), ZENML_CONFIG_PATH=str(tmp_path / "zenml"), **ports):
         with pytest.raises(PortInUseError) as err:
             module.up()
+        # Refused before anything started: no S3 server was left behind for it.
+        assert not s3_server.running()
     message = str(err.value)
     assert "\n" not in message
     assert f"port {busy_port} on 127.0.0.1 is already in use" in message and f"set {variable}" in message

@@ -191,6 +191,10 @@ def up() -> str:
 
     Idempotent: with a server running this only checks it (and the bucket).
     """
+    recorded = _recorded()
+    if not running() and not (recorded is not None and _is_our_server(recorded["pid"])):
+        # Refused before its S3 server is started for it: a refusal leaves nothing running.
+        require_free_port(port(), "STACKPIPES_MLFLOW_PORT", "MLflow tracking server")
     s3_server.up()  # starts it unless it answers; exports its settings; creates its buckets
     s3_server.ensure_buckets([bucket()])
     export_environment()
