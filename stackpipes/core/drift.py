@@ -143,3 +143,28 @@ def drift_report(
         snapshot.save_html(str(path))
         summary.report_path = str(path)
     return summary
+
+
+TEXT_DESCRIPTORS = ("chars", "words", "non_letter_share")
+
+
+def text_descriptors(frame: pd.DataFrame, column: str = "text") -> pd.DataFrame:
+    """`frame` plus numeric descriptors of its `column` that drift can compare: the length in
+    characters and the share of non-letter characters (Evidently's TextLength and
+    NonLetterCharacterPercentage descriptors) and the number of words of any script (Evidently's
+    WordCount counts Latin words only: a Russian text would have none)."""
+    if frame.empty:
+        return frame.assign(**{name: pd.Series(dtype=float) for name in TEXT_DESCRIPTORS})
+    from evidently import DataDefinition, Dataset
+    from evidently.descriptors import NonLetterCharacterPercentage, TextLength
+
+    texts = frame[[column]].astype(str).reset_index(drop=True)
+    described = Dataset.from_pandas(
+        texts, data_definition=DataDefinition(text_columns=[column]),
+        descriptors=[TextLength(column, alias="chars"), NonLetterCharacterPercentage(column, alias="non_letter_share")],
+    ).as_dataframe()
+    out = frame.reset_index(drop=True).copy()
+    out["chars"] = described["chars"].astype(float)
+    out["words"] = texts[column].str.count(r"[^\W\d_]+").astype(float)
+    out["non_letter_share"] = described["non_letter_share"].astype(float) / 100
+    return out

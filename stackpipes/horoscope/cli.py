@@ -7,7 +7,6 @@ nothing heavy is imported until the command runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 
 MAX_TEXTS = 200  # texts per call; generation runs in batches of GENERATION_BATCH
@@ -29,24 +28,18 @@ def generate_command(args: argparse.Namespace) -> int:
 
     from stackpipes.horoscope import HELDOUT_METRIC, MODEL_ARTIFACT, MODEL_NAME
     from stackpipes.horoscope.schema import SIGNS
-    from stackpipes.platform.registration import bring_up
-    from stackpipes.platform.stackfile import load_stack_file, stack_path
-
     if args.sign not in SIGNS:
         raise ValueError(f"--sign {args.sign!r}: expected one of {', '.join(SIGNS)}")
     if not 1 <= args.n <= MAX_TEXTS:
         raise ValueError(f"--n {args.n}: expected 1 to {MAX_TEXTS}")
-    spec = load_stack_file(stack_path(getattr(args, "stack", None) or "local"))
-    bring_up(spec)
-    from stackpipes.core.registry import load_production_model, production_info
+    from stackpipes.core.cli import load_production_for_command
     from stackpipes.horoscope.generation import generate_horoscopes
 
-    production = production_info(MODEL_NAME, MODEL_ARTIFACT, HELDOUT_METRIC)
-    if not production.exists:
-        print(f"error: there is no production '{MODEL_NAME}' model yet: run "
-              f"python run.py --stack {spec.name} --pipeline horoscope_train", file=sys.stderr)
+    loaded = load_production_for_command(getattr(args, "stack", None), MODEL_NAME, MODEL_ARTIFACT, HELDOUT_METRIC,
+                                         "--pipeline horoscope_train")
+    if loaded is None:
         return 1
-    lm = load_production_model(production)
+    lm, production = loaded
     day = args.date or datetime.now(timezone.utc).date().isoformat()
     sampling = lm.metadata.get("generation", {})
     print(f"# {args.sign}, {day} ({MODEL_NAME} version {production.version}; "

@@ -181,12 +181,15 @@ class ThroughputMeter(TrainerCallback):
         self.warmup_steps = warmup_steps
         self.seq2seq = seq2seq
         self.tokens: torch.Tensor | int = 0
+        self.samples = 0
         self.start = self.end = 0.0
         self.warm_time: float | None = None
         self.warm_tokens = 0
+        self.warm_samples = 0
 
     def add_batch(self, inputs: Mapping[str, torch.Tensor]) -> None:
         # Stays a device tensor: an .item() here would sync the GPU on every step.
+        self.samples += int(inputs["attention_mask"].shape[0])  # a shape: no device sync
         tokens = inputs["attention_mask"].sum()
         if self.seq2seq:
             tokens = tokens + inputs["labels"].ne(IGNORE_INDEX).sum()
@@ -208,6 +211,7 @@ class ThroughputMeter(TrainerCallback):
         if state.global_step == self.warmup_steps and self.warmup_steps > 0:
             self.warm_time = self._now()
             self.warm_tokens = self.total_tokens()
+            self.warm_samples = self.samples
 
     def on_train_end(self, args, state, control, **kwargs):
         self.end = self._now()
@@ -219,6 +223,14 @@ class ThroughputMeter(TrainerCallback):
         if self.warm_time is None or self.end <= self.warm_time:
             return None
         return (self.total_tokens() - self.warm_tokens) / (self.end - self.warm_time)
+
+    def samples_per_second(self) -> float:
+        return self.samples / max(self.end - self.start, 1e-9)
+
+    def steady_samples_per_second(self) -> float | None:
+        if self.warm_time is None or self.end <= self.warm_time:
+            return None
+        return (self.samples - self.warm_samples) / (self.end - self.warm_time)
 
 
 class MeteredTrainer(Trainer):
@@ -276,6 +288,30 @@ def _checkpointing_argument(enabled: bool) -> dict[str, bool]:
     return {"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing": True}
 
 
+def common_arguments(config: Any, runtime: RuntimeChoice) -> dict[str, Any]:
+    """The Trainer arguments every fine-tuning here sets alike, from a training config (LM or
+    classifier: the optimiser, schedule, device, seeds, logging, the MLflow callback)."""
+    return dict(
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler_type,
+        optim=runtime.optim,
+        bf16=runtime.bf16,
+        torch_compile=runtime.torch_compile,
+        use_cpu=runtime.device == "cpu",
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=config.logging_steps,
+        logging_strategy="steps",
+        report_to=["mlflow"] if config.report_to_mlflow else "none",
+        run_name=config.run_name,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_num_workers=config.dataloader_num_workers,
+    )
+
+
 def training_arguments(
     config: LMTrainingConfig, runtime: RuntimeChoice, output_dir: str, train_rows: int
 ) -> TrainingArguments:
@@ -286,31 +322,15 @@ def training_arguments(
         max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
         warmup_steps=config.warmup_steps,
-        lr_scheduler_type=config.lr_scheduler_type,
-        optim=runtime.optim,
-        bf16=runtime.bf16,
-        torch_compile=runtime.torch_compile,
         **_checkpointing_argument(config.gradient_checkpointing),
-        use_cpu=runtime.device == "cpu",
-        seed=config.seed,
-        data_seed=config.seed,
-        logging_steps=config.logging_steps,
-        logging_strategy="steps",
+        **common_arguments(config, runtime),
         eval_strategy="no",
         # One checkpoint at the end, only for the MLflow callback to log; model weights only.
         save_strategy="steps" if save_final else "no",
         save_steps=config.max_steps,
         save_only_model=True,
         save_total_limit=1,
-        report_to=["mlflow"] if config.report_to_mlflow else "none",
-        run_name=config.run_name,
-        disable_tqdm=True,
-        remove_unused_columns=False,
-        dataloader_num_workers=config.dataloader_num_workers,
         # Equal batch shapes keep a compiled graph from recompiling on the last partial batch.
         dataloader_drop_last=runtime.torch_compile and train_rows >= config.batch_size,
     )

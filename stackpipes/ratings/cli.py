@@ -38,22 +38,16 @@ def predict_command(args: argparse.Namespace) -> int:
         raise DatasetError(f"--input {source}: {len(rows)} rows, more than {MAX_INPUT_ROWS}")
     output = Path(args.output) if args.output else source.with_suffix(".predictions.csv")
 
-    from stackpipes.platform.registration import bring_up
-    from stackpipes.platform.stackfile import load_stack_file, stack_path
-
-    spec = load_stack_file(stack_path(getattr(args, "stack", None) or "local"))
-    bring_up(spec)
-    from stackpipes.core.registry import load_production_model, production_info
+    from stackpipes.core.cli import load_production_for_command
     from stackpipes.ratings import MODEL_ARTIFACT, model_name
     from stackpipes.ratings.model import predict
 
     name = model_name(args.dataset)
-    production = production_info(name, MODEL_ARTIFACT, "test_accuracy")
-    if not production.exists:
-        print(f"error: there is no production '{name}' model yet: run python run.py --stack {spec.name} "
-              f"--pipeline ratings_train --dataset {args.dataset}", file=sys.stderr)
+    loaded = load_production_for_command(getattr(args, "stack", None), name, MODEL_ARTIFACT, "test_accuracy",
+                                         f"--pipeline ratings_train --dataset {args.dataset}")
+    if loaded is None:
         return 1
-    model = load_production_model(production)
+    model, production = loaded
     predictions, warnings = predict(model, rows)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -286,3 +286,18 @@ def test_lecture_summary_renders_with_its_transcription_on_a_gpu_node_and_as_a_c
     (cron,) = scheduled.manifests
     assert cron["kind"] == "CronJob" and cron["spec"]["schedule"] == "*/5 * * * *"
     assert validate_manifests(scheduled.manifests) == []
+
+
+def test_text_classifier_renders_with_its_training_in_a_gpu_pod(kubernetes_stack):
+    """Fine-tuning names the stack's step operator: on kubernetes a pod with a GPU limit; the
+    rest of the pipeline stays on CPU pods."""
+    from pipelines.text_classifier import text_classifier
+    from stackpipes.platform.k8s_render import render, validate_manifests
+
+    run = render(text_classifier, image=IMAGE, config_path=str(ROOT / "configs" / "text_classifier" / "banking77.yaml"),
+                 settings=kubernetes_stack.settings)
+    assert validate_manifests(run.manifests) == []
+    (container,) = _containers(_step_job(run, "train_classifier"))
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    for step in ("load_texts", "check_texts", "detect_drift", "evaluate_classifier", "promote_if_better"):
+        assert "nvidia.com/gpu" not in json.dumps(_step_job(run, step))
