@@ -1,8 +1,8 @@
 """chat_forecast: Telegram messages -> hourly activity series -> tomorrow's 24 hourly counts.
 
 The names its pipeline, steps and materializers share (artifacts and the registered model) live
-here; the library is in the modules beside this one: the message table and its sources
-(`messages`, `telegram_export`, `telegram_live`), the stored `history`, the hourly `series`, the
+here; the library is in the modules beside this one (the message table and its Telegram sources
+are the general `stackpipes.telegram`): the stored `history`, the hourly `series`, the
 forecasting `candidates`, the `backtest`, the fitted `model`, its `metrics`, `scoring` of stored
 forecasts, the forecast `plot` and the MLflow `pyfunc`.
 """

@@ -7,7 +7,7 @@ from typing import Optional
 
 import pandas as pd
 
-from stackpipes.chat_forecast.messages import (
+from stackpipes.telegram.messages import (
     MESSAGE_COLUMNS,
     empty_messages,
     latest_versions,

@@ -34,6 +34,9 @@ class LMTrainingConfig(BaseModel):
     lr_scheduler_type: str = "linear"
     seq_len: int = Field(128, ge=8, le=32_768, description="tokens per sequence (block length when packing)")
     packing: bool = Field(True, description="causal only: concatenate examples into seq_len blocks")
+    loss_on: Literal["all", "target"] = Field(
+        "all", description="causal only: 'target' learns the target tokens of (prompt, target) pairs only "
+        "(the prompt is context; a prompt too long for seq_len loses its oldest tokens)")
     subset_size: int | None = Field(
         512, ge=2, le=100_000_000, description="examples used, drawn at random; None = all"
     )

@@ -102,6 +102,51 @@ def mean_token_loss(
     return losses
 
 
+def target_token_loss(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: Sequence[tuple[str, str]],
+    batch_size: int = 16,
+    max_length: int = 256,
+) -> list[tuple[float, int]]:
+    """For each (prompt, target) pair, the summed cross-entropy of the target's tokens (and its
+    EOS) given the prompt under a causal LM, and how many tokens that is: the loss a reply has in
+    its context. The prompt loses its oldest tokens first when the pair is longer than
+    `max_length`, as in training (`lm.training.prompt_target_row`)."""
+    from stackpipes.lm.training import IGNORE_INDEX, prompt_target_row
+
+    if not pairs:
+        raise MetricInputError("pairs: expected at least one (prompt, target) pair")
+    if getattr(model.config, "is_encoder_decoder", False):
+        raise MetricInputError("model: expected a causal LM for per-token loss, got an encoder-decoder")
+    rows = [prompt_target_row(tokenizer, prompt, target, max_length) for prompt, target in pairs]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    results: list[tuple[float, int]] = []
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        width = max(len(row["input_ids"]) for row in chunk)
+        input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(chunk), width), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, item in enumerate(chunk):
+            input_ids[row, : len(item["input_ids"])] = torch.tensor(item["input_ids"])
+            labels[row, : len(item["labels"])] = torch.tensor(item["labels"])
+            mask[row, : len(item["input_ids"])] = 1
+        input_ids, mask, labels = input_ids.to(model.device), mask.to(model.device), labels.to(model.device)
+        with torch.inference_mode():
+            logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
+        targets = labels[:, 1:]
+        token_loss = torch.nn.functional.cross_entropy(
+            logits[:, :-1].transpose(1, 2), targets.clamp(min=0), reduction="none")
+        scored = (targets != IGNORE_INDEX).float()
+        results.extend((float(total), int(count)) for total, count in
+                       zip((token_loss * scored).sum(dim=1).tolist(), scored.sum(dim=1).tolist(), strict=True))
+    model.train(was_training)
+    return results
+
+
 def calibrate_acceptability_threshold(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,

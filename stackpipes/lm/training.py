@@ -110,6 +110,21 @@ def split_examples(
     return train, held_out
 
 
+def _given_split(
+    train: list[tuple[str, str]], held_out: list[tuple[str, str]], config: LMTrainingConfig
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The caller's split, each side bounded like a random one (`subset_size`, `max_eval_examples`)."""
+    if not train or not held_out:
+        raise ExampleFormatError(f"examples: expected training and held-out examples, got {len(train)} and "
+                                 f"{len(held_out)}")
+    rng = random.Random(config.seed)
+    if config.subset_size is not None and len(train) > config.subset_size:
+        train = rng.sample(train, config.subset_size)
+    if len(held_out) > config.max_eval_examples:
+        held_out = rng.sample(held_out, config.max_eval_examples)
+    return train, held_out
+
+
 def _causal_token_ids(tokenizer: PreTrainedTokenizerBase, pairs: list[tuple[str, str]]) -> list[list[int]]:
     encoded = tokenizer([prompt + target for prompt, target in pairs], add_special_tokens=True)["input_ids"]
     eos_id = tokenizer.eos_token_id
@@ -127,12 +142,41 @@ def pack_blocks(sequences: list[list[int]], seq_len: int) -> list[list[int]]:
 
 
 def build_causal_dataset(
-    tokenizer: PreTrainedTokenizerBase, pairs: list[tuple[str, str]], seq_len: int, packing: bool
+    tokenizer: PreTrainedTokenizerBase, pairs: list[tuple[str, str]], seq_len: int, packing: bool,
+    target_only: bool = False,
 ) -> list[dict[str, list[int]]]:
-    """Causal LM rows: labels are the input ids (the model shifts them); padding is masked later."""
+    """Causal LM rows: labels are the input ids (the model shifts them); padding is masked later.
+    With `target_only` the prompt's labels are masked, so the loss is the target's alone."""
+    if target_only:
+        rows = [prompt_target_row(tokenizer, prompt, target, seq_len) for prompt, target in pairs]
+        rows = [row for row in rows if any(label != IGNORE_INDEX for label in row["labels"])]
+        if not packing:
+            return rows
+        inputs = pack_blocks([row["input_ids"] for row in rows], seq_len)
+        labels = pack_blocks([row["labels"] for row in rows], seq_len)
+        return [{"input_ids": i, "labels": t} for i, t in zip(inputs, labels, strict=True)
+                if any(label != IGNORE_INDEX for label in t[1:])]
     sequences = _causal_token_ids(tokenizer, pairs)
     blocks = pack_blocks(sequences, seq_len) if packing else [ids[:seq_len] for ids in sequences]
     return [{"input_ids": block, "labels": list(block)} for block in blocks if len(block) > 1]
+
+
+def prompt_target_row(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, target: str, seq_len: int
+) -> dict[str, list[int]]:
+    """One (prompt, target) pair as causal input ids with the prompt's labels masked: the target
+    (and an EOS) keeps as much of itself as fits in seq_len; the prompt fills the rest from its
+    end, losing its oldest tokens first."""
+    start = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
+    if tokenizer.eos_token_id is not None:
+        target_ids = [*target_ids, tokenizer.eos_token_id]
+    target_ids = target_ids[: max(1, seq_len - len(start) - 1)]
+    room = max(0, seq_len - len(start) - len(target_ids))
+    prompt_ids = prompt_ids[len(prompt_ids) - room:] if room else []
+    ids = start + prompt_ids + target_ids
+    return {"input_ids": ids, "labels": [IGNORE_INDEX] * (len(ids) - len(target_ids)) + target_ids}
 
 
 def build_seq2seq_dataset(
@@ -342,8 +386,12 @@ def fine_tune(
     examples: Sequence[Example],
     config: LMTrainingConfig | None = None,
     output_dir: str | os.PathLike[str] = "outputs/lm",
+    held_out: Sequence[Example] | None = None,
 ) -> TrainingReport:
     """Fine-tune `model` in place on texts or (prompt, target) pairs and report held-out losses.
+
+    The held-out examples are `held_out` when given (a split the caller made, e.g. by
+    conversation), else a random share of `examples`.
 
     Causal models train on prompt + target + EOS (packed into seq_len blocks when
     `config.packing`); seq2seq models read the prompt and predict the target. Metrics, and the
@@ -362,13 +410,19 @@ def fine_tune(
         logger.info("upcasting %s weights to float32 for mixed-precision training", model.dtype)
         model.float()
 
-    train_pairs, held_out_pairs = split_examples(_as_pairs(examples), config)
+    if held_out is None:
+        train_pairs, held_out_pairs = split_examples(_as_pairs(examples), config)
+    else:
+        train_pairs, held_out_pairs = _given_split(_as_pairs(examples), _as_pairs(held_out), config)
+    target_only = config.loss_on == "target" and not seq2seq
+    if target_only and any(not prompt for prompt, _ in train_pairs):
+        raise ExampleFormatError("examples: loss_on 'target' needs (prompt, target) pairs, got bare texts")
     if seq2seq:
         train_rows = build_seq2seq_dataset(tokenizer, train_pairs, config.seq_len)
         eval_rows = build_seq2seq_dataset(tokenizer, held_out_pairs, config.seq_len)
     else:
-        train_rows = build_causal_dataset(tokenizer, train_pairs, config.seq_len, config.packing)
-        eval_rows = build_causal_dataset(tokenizer, held_out_pairs, config.seq_len, config.packing)
+        train_rows = build_causal_dataset(tokenizer, train_pairs, config.seq_len, config.packing, target_only)
+        eval_rows = build_causal_dataset(tokenizer, held_out_pairs, config.seq_len, config.packing, target_only)
     if not train_rows or not eval_rows:
         raise ExampleFormatError("examples: too little text to build train and held-out sequences")
 

@@ -38,10 +38,13 @@ MOVED_MODULES: dict[str, tuple[str, ...]] = {
     "stackpipes.mlflow_model": ("stackpipes.chat_forecast.pyfunc",),
     "stackpipes.chat": (),
     "stackpipes.chat.telegram": (
-        "stackpipes.chat_forecast.telegram_export", "stackpipes.chat_forecast.messages",
-        "stackpipes.chat_forecast.history",
+        "stackpipes.telegram.export", "stackpipes.telegram.messages", "stackpipes.chat_forecast.history",
     ),
-    "stackpipes.chat.live": ("stackpipes.chat_forecast.telegram_live",),
+    "stackpipes.chat.live": ("stackpipes.telegram.live",),
+    # the Telegram sources, shared with dialogue (issue 16: stackpipes/chat_forecast/ -> stackpipes/telegram/)
+    "stackpipes.chat_forecast.telegram_export": ("stackpipes.telegram.export",),
+    "stackpipes.chat_forecast.messages": ("stackpipes.telegram.messages",),
+    "stackpipes.chat_forecast.telegram_live": ("stackpipes.telegram.live",),
     # platform (stackpipes/*.py, stackpipes/orchestration/ -> stackpipes/platform/)
     "stackpipes.orchestration": (),
     "stackpipes.orchestration.airflow_orchestrator": ("stackpipes.platform.flavors.airflow.orchestrator",),

@@ -33,8 +33,8 @@ def ingest_telegram(
     as its own artifact; decoding is strict (UTF-8, or an encoding detected without doubt).
     """
     from stackpipes.chat_forecast.history import take_last
-    from stackpipes.chat_forecast.telegram_export import ExportError, parse_export
-    from stackpipes.chat_forecast.telegram_live import configured_credentials, fetch_recent_messages
+    from stackpipes.telegram.export import ExportError, parse_export
+    from stackpipes.telegram.live import configured_credentials, fetch_recent_messages
 
     if source not in ("auto", "live", "export"):
         raise ValueError(f"source must be 'auto', 'live' or 'export', not {source!r}")

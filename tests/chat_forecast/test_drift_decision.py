@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from stackpipes.chat_forecast.series import hourly_counts
-from stackpipes.chat_forecast.telegram_export import parse_export
 from stackpipes.core.drift import drift_report
 from stackpipes.core.policy import RetrainPolicy
 from stackpipes.core.types import MetricScore, ProductionInfo
+from stackpipes.telegram.export import parse_export
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))

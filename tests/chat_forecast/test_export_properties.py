@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stackpipes.chat_forecast.telegram_export import ExportError, parse_export
+from stackpipes.telegram.export import ExportError, parse_export
 
 BASE = 1_700_000_000  # 2023-11-14, seconds since the epoch
 

@@ -13,8 +13,8 @@ from telethon.tl.types import (
     PeerUser,
 )
 
-from stackpipes.chat_forecast.messages import MESSAGE_COLUMNS
-from stackpipes.chat_forecast.telegram_live import TelegramCredentials, messages_from_telethon
+from stackpipes.telegram.live import TelegramCredentials, messages_from_telethon
+from stackpipes.telegram.messages import MESSAGE_COLUMNS
 
 FULL = {"TELEGRAM_API_ID": "12345", "TELEGRAM_API_HASH": "hash-secret", "TELEGRAM_SESSION": "session-secret",
         "TELEGRAM_CHAT": "@stackpipes"}

@@ -56,7 +56,7 @@ def step_status(run, name: str) -> str:
 
 
 def test_two_runs_merge_without_duplicates_and_second_run_is_cached(fresh_project, export_file):
-    from stackpipes.chat_forecast.telegram_export import parse_export
+    from stackpipes.telegram.export import parse_export
 
     expected = parse_export(export_file).messages
     first = run_pipeline(export_file)
@@ -134,7 +134,7 @@ def test_a_short_history_is_collected_not_refused_and_the_run_says_how_far(fresh
     from zenml.enums import ModelStages
 
     from pipelines.chat_forecast import report
-    from stackpipes.chat_forecast.telegram_export import parse_export
+    from stackpipes.telegram.export import parse_export
 
     data = json.loads(export_file.read_text(encoding="utf-8"))
     first = min(int(m["date_unixtime"]) for m in data["messages"])
@@ -216,8 +216,8 @@ BAD_INPUTS = {
 
 
 def test_bad_input_fails_clearly_and_keeps_history(fresh_project, export_file, tmp_path):
-    from stackpipes.chat_forecast.telegram_export import ExportError
     from stackpipes.core.artifacts import latest_successful
+    from stackpipes.telegram.export import ExportError
 
     run_pipeline(export_file)
     before = latest_successful("chat_history")

@@ -11,11 +11,11 @@ import pytest
 from zenml import pipeline
 
 from stackpipes.chat_forecast.history import merge_history, take_last
-from stackpipes.chat_forecast.messages import MESSAGE_COLUMNS
-from stackpipes.chat_forecast.telegram_export import (
+from stackpipes.telegram.export import (
     ExportError,
     parse_export,
 )
+from stackpipes.telegram.messages import MESSAGE_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))

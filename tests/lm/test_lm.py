@@ -175,6 +175,44 @@ def test_packing_and_padding_mask_labels_by_position_not_token_id():
     assert seq2seq["input_ids"].shape == (1, 1) and seq2seq["labels"].tolist() == [[8, 9, 1]]
 
 
+def test_a_target_only_row_masks_the_prompt_and_drops_its_oldest_tokens_first(tokenizer):
+    from stackpipes.lm.training import build_causal_dataset, prompt_target_row
+
+    prompt, target = "Aries: luck and a new friend today. ", "Money follows."
+    row = prompt_target_row(tokenizer, prompt, target, seq_len=256)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    target_ids = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    assert row["input_ids"] == [tokenizer.bos_token_id, *prompt_ids, *target_ids]
+    assert row["labels"] == [IGNORE_INDEX] * (1 + len(prompt_ids)) + target_ids
+    short = prompt_target_row(tokenizer, prompt, target, seq_len=len(target_ids) + 4)
+    assert len(short["input_ids"]) == len(target_ids) + 4
+    assert short["input_ids"][1:4] == prompt_ids[-3:]  # the prompt's end kept, its start dropped
+    assert short["labels"][-len(target_ids):] == target_ids
+    packed = build_causal_dataset(tokenizer, [(prompt, target)] * 6, 32, packing=True, target_only=True)
+    assert all(len(block["input_ids"]) == len(block["labels"]) == 32 for block in packed)
+    masked = sum(label == IGNORE_INDEX for block in packed for label in block["labels"])
+    assert 0 < masked < 32 * len(packed)
+
+
+def test_target_only_fine_tuning_learns_replies_in_context_and_scores_them(tokenizer, tmp_path):
+    from stackpipes.lm.metrics import target_token_loss
+
+    pairs = [(f"{row['sign']} asks: what does {row['date']} bring?\n", row["text"]) for row in SIGN_ROWS]
+    model = tiny_llama(tokenizer)
+    config = LMTrainingConfig(max_steps=40, batch_size=8, seq_len=96, learning_rate=3e-3, logging_steps=20,
+                              loss_on="target", packing=False)
+    report = fine_tune(model, tokenizer, pairs[:24], config, tmp_path, held_out=pairs[24:])
+    assert report.eval_examples == len(pairs) - 24 and report.train_examples == 24  # the caller's split
+    assert report.loss_after < report.loss_before
+    scored = target_token_loss(model, tokenizer, pairs[24:], max_length=96)
+    counts = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 1 for _, t in pairs[24:]]
+    assert [count for _, count in scored] == counts  # the reply's tokens and its EOS, nothing of the prompt
+    mean = sum(total for total, _ in scored) / sum(counts)
+    assert math.isclose(mean, report.loss_after, rel_tol=0.05)  # the Trainer's held-out loss, by hand
+    with pytest.raises(ExampleFormatError, match="needs \\(prompt, target\\) pairs"):
+        fine_tune(tiny_llama(tokenizer), tokenizer, [t for _, t in pairs], config, tmp_path)
+
+
 def test_cpu_runtime_has_no_compile_bf16_or_fused_optimizer():
     runtime = resolve_runtime(LMTrainingConfig(), torch.device("cpu"))
     assert (runtime.bf16, runtime.torch_compile, runtime.optim) == (False, False, "adamw_torch")

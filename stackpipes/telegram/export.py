@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 
 import pandas as pd
 
-from stackpipes.chat_forecast.messages import latest_versions, typed_messages
+from stackpipes.telegram.messages import latest_versions, typed_messages
 
 MEDIA_FIELDS = (
     "photo", "file", "media_type", "sticker_emoji", "poll", "location_information",

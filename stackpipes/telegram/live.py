@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from stackpipes.chat_forecast.messages import MESSAGE_COLUMNS, empty_messages, typed_messages
+from stackpipes.telegram.messages import MESSAGE_COLUMNS, empty_messages, typed_messages
 
 ENV_VARS = ("TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "TELEGRAM_CHAT")
 
