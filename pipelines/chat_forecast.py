@@ -94,8 +94,7 @@ def chat_forecast(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
-    from stackpipes.core.summary import dashboard_line, review_lines
-    from stackpipes.platform.registration import experiment_tracking_uri
+    from stackpipes.core.summary import dashboard_line, mlflow_lines, review_lines
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
@@ -107,8 +106,6 @@ def report(run: Any) -> str:
         meta = steps["forecast_next"].run_metadata
         lines.append(f"  forecast CSV:  {meta['csv']}  (+ .png beside it)")
     lines += review_lines(run)
-    uri = experiment_tracking_uri()
-    if uri is not None:
-        lines.append(f"  MLflow:        experiment '{run.pipeline.name}' at {uri} (browse: python run.py mlflow-ui)")
+    lines += mlflow_lines(run)
     lines.append(dashboard_line(run))
     return "\n".join(lines)

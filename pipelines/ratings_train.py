@@ -89,8 +89,7 @@ def ratings_train(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
-    from stackpipes.core.summary import dashboard_line, review_lines
-    from stackpipes.platform.registration import experiment_tracking_uri
+    from stackpipes.core.summary import dashboard_line, mlflow_lines, review_lines
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
@@ -109,10 +108,7 @@ def report(run: Any) -> str:
             lines.append("  test:          " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(tested.items())
                                                        if isinstance(v, float)))
     lines += review_lines(run)
-    uri = experiment_tracking_uri()
-    if uri is not None:
-        lines.append(f"  MLflow:        experiment '{run.pipeline.name}' at {uri} (trials are nested runs; "
-                     "browse: python run.py mlflow-ui)")
+    lines += mlflow_lines(run, "trials are nested runs; ")
     lines.append("  predict:       python run.py predict --pipeline ratings_train --dataset NAME --input FILE.csv")
     lines.append(dashboard_line(run))
     return "\n".join(lines)

@@ -76,8 +76,7 @@ def text_classifier(
 
 def report(run: Any) -> str:
     """Where a finished run's results are, for run.py to print."""
-    from stackpipes.core.summary import dashboard_line, review_lines
-    from stackpipes.platform.registration import experiment_tracking_uri
+    from stackpipes.core.summary import dashboard_line, mlflow_lines, review_lines
 
     lines = [f"Run '{run.name}': {run.status}"]
     steps = run.steps
@@ -100,9 +99,7 @@ def report(run: Any) -> str:
                          + (f"{production:.4f}" if isinstance(production, float) else "none")
                          + " (artifact 'classifier_test': per class, confusions)")
     lines += review_lines(run)
-    uri = experiment_tracking_uri()
-    if uri is not None:
-        lines.append(f"  MLflow:        experiment '{run.pipeline.name}' at {uri} (browse: python run.py mlflow-ui)")
+    lines += mlflow_lines(run)
     lines.append("  classify:      python run.py classify --dataset NAME \"a text\" [--top 3]")
     lines.append(dashboard_line(run))
     return "\n".join(lines)

@@ -45,6 +45,17 @@ def review_lines(run: Any) -> list[str]:
     return lines
 
 
+def mlflow_lines(run: Any, note: str = "") -> list[str]:
+    """Where the run's MLflow experiment is (none when the stack tracks nothing); `note` says
+    what more is there (e.g. "trials are nested runs; ")."""
+    from stackpipes.platform.registration import experiment_tracking_uri
+
+    uri = experiment_tracking_uri()
+    if uri is None:
+        return []
+    return [f"  MLflow:        experiment '{run.pipeline.name}' at {uri} ({note}browse: python run.py mlflow-ui)"]
+
+
 def dashboard_line(run: Any) -> str:
     """The run's dashboard URL when the project's ZenML server is up, else how to start it."""
     from stackpipes.platform.services.zenml_server import dashboard_run_url

@@ -248,7 +248,7 @@ def fine_tune_classifier(
     config = config or ClassifierTrainingConfig()
     if len(train[0]) < 2 or len(dev[0]) < 1:
         raise ValueError(f"a classifier needs at least 2 training and 1 dev texts, got {len(train[0])} and {len(dev[0])}")
-    runtime = resolve_runtime(config)  # type: ignore[arg-type]  (the same auto switches)
+    runtime = resolve_runtime(config)
     model.float()  # bf16 is autocast over fp32 master weights
     train_rows = encode(tokenizer, train[0], train[1], config.max_seq_len)
     dev_rows = encode(tokenizer, dev[0], dev[1], config.max_seq_len)

@@ -20,18 +20,35 @@ class ExampleFormatError(ValueError):
     """A training example that cannot be used: names the example and what was expected."""
 
 
-class LMTrainingConfig(BaseModel):
-    """How to fine-tune; the defaults finish in minutes on 2 CPU cores for a 135M model."""
+class TrainerConfig(BaseModel):
+    """What every fine-tuning here sets alike (`lm.training.common_arguments` turns it into Trainer
+    arguments): the optimiser and its schedule, the device choices, seeds, logging and MLflow."""
 
     model_config = ConfigDict(extra="forbid")
 
-    max_steps: int = Field(30, ge=1, le=1_000_000)
-    batch_size: int = Field(8, ge=1, le=4096, description="per-device micro-batch size")
     gradient_accumulation_steps: int = Field(1, ge=1, le=1024)
     learning_rate: float = Field(2e-4, gt=0, le=1)
     weight_decay: float = Field(0.0, ge=0, le=1)
-    warmup_steps: int = Field(0, ge=0, le=1_000_000)
     lr_scheduler_type: str = "linear"
+    torch_compile: bool | Literal["auto"] = Field("auto", description="auto: on CUDA only")
+    bf16: bool | Literal["auto"] = Field("auto", description="auto: on CUDA with bf16 support")
+    optim: str = Field("auto", description="Trainer optimizer name; auto: fused AdamW on CUDA")
+    seed: int = 42
+    report_to_mlflow: bool = False
+    run_name: str | None = None
+    logging_steps: int = Field(10, ge=1, le=1_000_000)
+    dataloader_num_workers: int = Field(0, ge=0, le=64)
+    timing_warmup_steps: int = Field(
+        2, ge=0, le=1000, description="first steps left out of the steady throughput (compilation, allocator)"
+    )
+
+
+class LMTrainingConfig(TrainerConfig):
+    """How to fine-tune; the defaults finish in minutes on 2 CPU cores for a 135M model."""
+
+    max_steps: int = Field(30, ge=1, le=1_000_000)
+    batch_size: int = Field(8, ge=1, le=4096, description="per-device micro-batch size")
+    warmup_steps: int = Field(0, ge=0, le=1_000_000)
     seq_len: int = Field(128, ge=8, le=32_768, description="tokens per sequence (block length when packing)")
     packing: bool = Field(True, description="causal only: concatenate examples into seq_len blocks")
     loss_on: Literal["all", "target"] = Field(
@@ -42,19 +59,8 @@ class LMTrainingConfig(BaseModel):
     )
     eval_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of examples held out")
     max_eval_examples: int = Field(64, ge=1, le=1_000_000)
-    torch_compile: bool | Literal["auto"] = Field("auto", description="auto: on CUDA only")
-    bf16: bool | Literal["auto"] = Field("auto", description="auto: on CUDA with bf16 support")
-    optim: str = Field("auto", description="Trainer optimizer name; auto: fused AdamW on CUDA")
     gradient_checkpointing: bool = False
-    seed: int = 42
-    report_to_mlflow: bool = False
     log_model_to_mlflow: bool = Field(False, description="MLflow callback logs the final checkpoint")
-    run_name: str | None = None
-    logging_steps: int = Field(10, ge=1, le=1_000_000)
-    dataloader_num_workers: int = Field(0, ge=0, le=64)
-    timing_warmup_steps: int = Field(
-        2, ge=0, le=1000, description="first steps left out of steady tokens/s (compilation, allocator)"
-    )
 
 
 class TextMetricsConfig(BaseModel):
@@ -81,35 +87,21 @@ def default_gguf_cache(explicit: str | None = None) -> str:
     return explicit or os.environ.get(GGUF_CACHE_ENV) or str(state_dir() / "lm_cache")
 
 
-class ClassifierTrainingConfig(BaseModel):
+class ClassifierTrainingConfig(TrainerConfig):
     """How to fine-tune a sequence classifier (an encoder with a new head) with the Trainer: whole
     epochs over the training split, the dev split evaluated after each one, training stopped
     when dev accuracy has not improved for `early_stopping_patience` evaluations and the best
     evaluation's weights kept."""
-
-    model_config = ConfigDict(extra="forbid")
 
     epochs: int = Field(8, ge=1, le=1000)
     max_steps: int | None = Field(None, ge=1, le=10_000_000, description="stop after this many steps (overrides epochs)")
     eval_steps: int | None = Field(None, ge=1, le=10_000_000, description="evaluate every N steps; None = each epoch")
     batch_size: int = Field(32, ge=1, le=8192, description="per-device micro-batch size")
     eval_batch_size: int = Field(128, ge=1, le=8192)
-    gradient_accumulation_steps: int = Field(1, ge=1, le=1024)
     learning_rate: float = Field(1e-4, gt=0, le=1)
     weight_decay: float = Field(0.01, ge=0, le=1)
     warmup_ratio: float = Field(0.06, ge=0, lt=1)
-    lr_scheduler_type: str = "linear"
     max_seq_len: int = Field(64, ge=8, le=8192, description="tokens per text; longer texts are truncated")
     group_by_length: bool = Field(True, description="batches of similar length: little padding")
     early_stopping_patience: int | None = Field(2, ge=1, le=1000, description="None = run every epoch")
-    torch_compile: bool | Literal["auto"] = Field("auto", description="auto: on CUDA only")
-    bf16: bool | Literal["auto"] = Field("auto", description="auto: on CUDA with bf16 support")
-    optim: str = Field("auto", description="Trainer optimizer name; auto: fused AdamW on CUDA")
-    seed: int = 42
-    report_to_mlflow: bool = False
-    run_name: str | None = None
     logging_steps: int = Field(50, ge=1, le=1_000_000)
-    dataloader_num_workers: int = Field(0, ge=0, le=64)
-    timing_warmup_steps: int = Field(
-        2, ge=0, le=1000, description="first steps left out of steady samples/s (compilation, allocator)"
-    )

@@ -19,7 +19,7 @@ import torch
 from pydantic import BaseModel
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
-from stackpipes.lm.config import ExampleFormatError, LMTrainingConfig
+from stackpipes.lm.config import ExampleFormatError, LMTrainingConfig, TrainerConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -62,7 +62,7 @@ class RuntimeChoice(BaseModel):
     optim: str
 
 
-def resolve_runtime(config: LMTrainingConfig, device: torch.device | None = None) -> RuntimeChoice:
+def resolve_runtime(config: TrainerConfig, device: torch.device | None = None) -> RuntimeChoice:
     """Resolve `auto` switches: bf16, compile and fused AdamW on CUDA; none of them on CPU."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     on_cuda = device.type == "cuda"
@@ -308,7 +308,7 @@ def _mlflow_artifact_logging(enabled: bool):
 
 
 @contextmanager
-def _mlflow_run(config: LMTrainingConfig):
+def _mlflow_run(config: TrainerConfig):
     """Use the caller's active MLflow run; open one only if there is none, so the metrics
     logged before and after training land in the same run."""
     if not config.report_to_mlflow:
@@ -332,9 +332,8 @@ def _checkpointing_argument(enabled: bool) -> dict[str, bool]:
     return {"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing": True}
 
 
-def common_arguments(config: Any, runtime: RuntimeChoice) -> dict[str, Any]:
-    """The Trainer arguments every fine-tuning here sets alike, from a training config (LM or
-    classifier: the optimiser, schedule, device, seeds, logging, the MLflow callback)."""
+def common_arguments(config: TrainerConfig, runtime: RuntimeChoice) -> dict[str, Any]:
+    """The Trainer arguments every fine-tuning here sets alike (the fields of TrainerConfig)."""
     return dict(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         learning_rate=config.learning_rate,

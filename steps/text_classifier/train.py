@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import tempfile
+from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
@@ -117,8 +118,9 @@ def evaluate_classifier(
     with tempfile.TemporaryDirectory() as folder:
         png = f"{folder}/confusion.png"
         evaluation.confusion_png(truth, predicted, png, title=f"{dataset.name}: most confused classes (test split)")
-        tracking.log_bytes(open(png, "rb").read(), "test/confusion_matrix.png")
-        picture = base64.b64encode(open(png, "rb").read()).decode()
+        drawn = Path(png).read_bytes()
+    tracking.log_bytes(drawn, "test/confusion_matrix.png")
+    picture = base64.b64encode(drawn).decode()
     per_class = evaluation.per_class(truth, predicted, classifier.labels.labels)
     confused = evaluation.confused_pairs(truth, predicted)
     tracking.log_table(per_class, "test/per_class.json")
