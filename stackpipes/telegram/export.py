@@ -125,15 +125,43 @@ def _load(source: Union[str, Path, bytes], name: Optional[str] = None) -> tuple[
 
 
 def parse_export(source: Union[str, Path, bytes], name: Optional[str] = None) -> ParsedMessages:
-    """Read a Telegram Desktop export (`result.json`, a path or its bytes) into the message table."""
+    """Read a Telegram Desktop export of one chat (`result.json`, a path or its bytes) into the
+    message table."""
     data, name, encoding = _load(source, name)
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise ExportError(f"{name}: not a Telegram Desktop export (expected an object with a 'messages' list)")
+    return _parse_messages(data["messages"], name, encoding)
+
+
+def parse_chats(source: Union[str, Path, bytes], name: Optional[str] = None) -> list[tuple[str, ParsedMessages]]:
+    """Every chat of a Telegram Desktop export as `(chat name, message table)`: the export of one
+    chat (an object with `messages`) or of a whole account (`chats.list`, each with its own
+    `messages`). A chat's problems are named with its position and name."""
+    data, name, encoding = _load(source, name)
+    if isinstance(data, dict) and isinstance(data.get("messages"), list):
+        return [(str(data.get("name") or name), _parse_messages(data["messages"], name, encoding))]
+    chats = data.get("chats", {}).get("list") if isinstance(data, dict) and isinstance(data.get("chats"), dict) else None
+    if not isinstance(chats, list):
+        raise ExportError(f"{name}: not a Telegram Desktop export (expected an object with a 'messages' list, "
+                          "or an account export with 'chats.list')")
+    parsed = []
+    for position, chat in enumerate(chats):
+        where = f"{name}: chats.list[{position}]"
+        if not isinstance(chat, dict) or not isinstance(chat.get("messages"), list):
+            raise ExportError(f"{where}: expected a chat object with a 'messages' list")
+        label = str(chat.get("name") or chat.get("id") or position)
+        parsed.append((label, _parse_messages(chat["messages"], f"{where} ({label})", encoding)))
+    if not parsed:
+        raise ExportError(f"{name}: the account export holds no chats")
+    return parsed
+
+
+def _parse_messages(messages: list[Any], name: str, encoding: Optional[str]) -> ParsedMessages:
     warnings: list[str] = []
     if encoding is not None:
         warnings.append(f"not UTF-8: decoded as {encoding} (detected without doubt); the raw bytes are kept as they are")
     rows, bad_id, bad_date, service = [], [], [], 0
-    for position, message in enumerate(data["messages"]):
+    for position, message in enumerate(messages):
         if not isinstance(message, dict):
             bad_id.append(f"#{position}")
             continue
