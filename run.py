@@ -9,6 +9,8 @@
     python run.py mlflow-ui [--port N]   # the MLflow UI over the active stack's tracking store
     python run.py render --stack kubernetes --pipeline chat_forecast --image IMG [--out DIR] [--schedule CRON]
                                          # the Kubernetes manifests ZenML would submit (no cluster)
+    python run.py render --stack kubernetes --pipeline dialogue_serve --image IMG --deployment
+                                         # what its deployer would apply to serve it
 
 Each system adds its own commands (horoscope's `generate`, ...) in `stackpipes/<system>/cli.py`,
 found by that name. Heavy libraries (ZenML, MLflow, pandas) are imported only inside the command
@@ -94,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--image", required=True, help="the project image the manifests run")
     render.add_argument("--out", default="outputs/k8s", help="folder for the manifests (default outputs/k8s)")
     render.add_argument("--k8s-version", default="1.30.0", help="Kubernetes version to validate against")
+    render.add_argument("--deployment", action="store_true",
+                        help="what the stack's deployer applies to serve the pipeline (Deployment, Service), not a run")
     return parser
 
 
@@ -323,13 +327,17 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     spec, entry, config = _stack_pipeline_config(args)
     boot_zenml()
-    from stackpipes.platform.k8s_render import render, validate_manifests
+    from stackpipes.platform.k8s_render import render, render_deployment, validate_manifests
     from stackpipes.platform.registration import stack_up
 
     stack_up(spec)
     pipeline = getattr(importlib.import_module(entry.module), entry.attribute)
-    rendered = render(pipeline, image=args.image, config_path=str(config), schedule=args.schedule,
-                      settings=spec.settings)
+    if getattr(args, "deployment", False):
+        rendered = render_deployment(pipeline, image=args.image, name=args.pipeline.replace("_", "-"),
+                                     settings=spec.settings)
+    else:
+        rendered = render(pipeline, image=args.image, config_path=str(config), schedule=args.schedule,
+                          settings=spec.settings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for index, manifest in enumerate(rendered.manifests):

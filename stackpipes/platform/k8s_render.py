@@ -258,3 +258,50 @@ def validate_manifests(manifests: List[Dict[str, Any]], kubernetes_version: str 
             name = f"{manifest.get('kind')}/{manifest.get('metadata', {}).get('name')}"
             problems.append(f"{name}: {exc.message} at {'.'.join(str(p) for p in exc.path)}")
     return problems
+
+
+class _SerializingApplier:
+    """What ZenML's Kubernetes deployer asks of its applier while rendering: serialisation only."""
+
+    def __init__(self) -> None:
+        self.api_client = RecordingApiClient()
+
+
+REDACTED = "cmVkYWN0ZWQ6IHNldCBhdCBkZXBsb3kgdGltZQ=="  # base64 of "redacted: set at deploy time"
+
+
+def render_deployment(pipeline: Any, image: str, name: str, settings: Optional[Dict[str, Any]] = None) -> Rendered:
+    """The manifests ZenML's Kubernetes deployer would apply to serve `pipeline` as deployment
+    `name` on the active stack (Namespace, Secret, Deployment, Service), rendered by the deployer's
+    own templates; nothing is built or applied, and the deployment record made for rendering is
+    deleted again. Secret values are redacted (the real ones are set when it deploys)."""
+    from zenml.client import Client
+    from zenml.models import DeploymentRequest
+    from zenml.orchestrators.utils import get_config_environment_vars
+
+    client = Client()
+    stack = client.active_stack
+    deployer = stack.deployer
+    if deployer is None or deployer.flavor != "kubernetes":
+        raise ValueError(f"stack '{stack.name}' has no Kubernetes deployer (deployer: {{flavor: kubernetes}} in its "
+                         "stack file)")
+    docker = {**((settings or {}).get("docker") or {}), "skip_build": True, "parent_image": image,
+              "allow_download_from_artifact_store": False}
+    configured = pipeline.with_options(settings={**(settings or {}), "docker": docker})
+    configured.prepare()
+    snapshot = configured._create_snapshot(**configured._run_args)
+    deployment = client.zen_store.create_deployment(DeploymentRequest(
+        project=client.active_project.id, name=name, snapshot_id=snapshot.id, deployer_id=deployer.id))
+    try:
+        environment, secrets = get_config_environment_vars(deployment_id=deployment.id)
+        deployer._applier = _SerializingApplier()
+        _, resources = deployer._prepare_deployment_resources(client.zen_store.get_deployment(deployment.id),
+                                                              environment, secrets)
+    finally:
+        deployer._applier = None
+        client.zen_store.delete_deployment(deployment.id)
+    manifests = [json.loads(json.dumps(resource, default=str)) for resource in resources]
+    for manifest in manifests:
+        if manifest.get("kind") == "Secret":
+            manifest["data"] = {key: REDACTED for key in manifest.get("data") or {}}
+    return Rendered(pipeline=snapshot.pipeline_configuration.name, stack=stack.name, manifests=manifests)

@@ -301,3 +301,31 @@ def test_text_classifier_renders_with_its_training_in_a_gpu_pod(kubernetes_stack
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
     for step in ("load_texts", "check_texts", "detect_drift", "evaluate_classifier", "promote_if_better"):
         assert "nvidia.com/gpu" not in json.dumps(_step_job(run, step))
+
+
+def test_the_dialogue_service_renders_as_a_deployment_and_service_with_real_health_probes(kubernetes_stack):
+    """ZenML's Kubernetes deployer, through its own templates: a Deployment running the served
+    pipeline in the project image with probes on /health (its default path is answered by the
+    dashboard page whatever the state) and the service key by reference, and a Service."""
+    from zenml.client import Client
+
+    from pipelines.dialogue_serve import dialogue_serve
+    from stackpipes.platform.k8s_render import render_deployment, validate_manifests
+
+    rendered = render_deployment(dialogue_serve, image=IMAGE, name="dialogue-chitchat", settings=kubernetes_stack.settings)
+    assert validate_manifests(rendered.manifests) == []
+    kinds = sorted(m["kind"] for m in rendered.manifests)
+    assert "Deployment" in kinds and "Service" in kinds
+    (deployment,) = [m for m in rendered.manifests if m["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == IMAGE
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["STACKPIPES_DIALOGUE_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "stackpipes-dialogue",
+                                                                              "key": "api_key"}
+    (service,) = [m for m in rendered.manifests if m["kind"] == "Service"]
+    assert service["spec"]["type"] == "ClusterIP" and service["spec"]["ports"][0]["port"] == 8000
+    text = json.dumps(rendered.manifests)
+    assert all(value not in text for value in SECRET_VALUES.values())
+    assert not Client().list_deployments(name="dialogue-chitchat").items  # the record made to render is gone
