@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-lecture bench-text bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
+.PHONY: install run test lint bench bench-lecture bench-text bench-serving bench-bot bench-orchestrators bench-ratings bench-spark bench-train dashboard airflow-up airflow-down clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "Python 3.11 or 3.12 is needed"'
@@ -49,6 +49,12 @@ bench-lecture: install
 bench-text: install
 	bash scripts/ensure_text_data.sh
 	$(PY) bench/text_classifier.py
+
+bench-serving: install
+	$(PY) bench/serving.py
+
+bench-bot: install
+	$(PY) bench/bot_load.py
 
 bench-orchestrators: install
 	$(PY) bench/orchestrators.py

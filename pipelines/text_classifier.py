@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from zenml import get_pipeline_context, pipeline
+from zenml import pipeline
 from zenml.enums import ExecutionMode
 
 from stackpipes.core.drift import TEXT_DESCRIPTORS
 from stackpipes.core.policy import RetrainPolicy, review_mode
+from stackpipes.core.registry import require_run_model
 from stackpipes.text_classifier import MODEL_ARTIFACT, model_name
 from stackpipes.text_classifier.datasets import DatasetConfig, as_config, suite
 from stackpipes.text_classifier.model import ModelConfig
@@ -49,10 +50,7 @@ def text_classifier(
     log_model_to_mlflow: bool = True,
 ) -> None:
     dataset, model = as_config(dataset), ModelConfig.model_validate(model or {})
-    registered = get_pipeline_context().model
-    if registered is None or registered.name != model_name(dataset.name):
-        raise ValueError(f"model.name: the run configuration must name the model '{model_name(dataset.name)}' "
-                         f"for dataset '{dataset.name}' (got {registered.name if registered else 'none'!r})")
+    require_run_model(model_name(dataset.name), dataset.name)
 
     raw = load_texts(dataset=dataset)
     texts, rows = prepare_texts(raw, dataset=dataset)

@@ -77,6 +77,17 @@ def load_production_model(production: ProductionInfo) -> Any:
     return Client().get_artifact_version(production.model_artifact_id).load()
 
 
+def require_run_model(expected: str, dataset: str) -> None:
+    """In a pipeline's body: the run configuration must name the model `expected` (a system whose
+    model is per dataset); anything else fails before the first step, naming both."""
+    from zenml import get_pipeline_context
+
+    registered = get_pipeline_context().model
+    if registered is None or registered.name != expected:
+        raise ValueError(f"model.name: the run configuration must name the model '{expected}' for dataset "
+                         f"'{dataset}' (got {registered.name if registered else 'none'!r})")
+
+
 def load_production_artifact(production: ProductionInfo, artifact_name: str) -> Any:
     """Load another artifact of the production version's run by name (e.g. the data it was trained
     on, a drift reference)."""

@@ -17,8 +17,8 @@ from stackpipes.platform.bounds import count
 
 def _training() -> LMTrainingConfig:
     # One reply per row (no packing: a row is one context and its reply), loss on the reply.
-    return LMTrainingConfig(loss_on="target", packing=False, seq_len=192, max_steps=120, batch_size=8,
-                            learning_rate=1e-4, warmup_steps=10, subset_size=None, max_eval_examples=128,
+    return LMTrainingConfig(loss_on="target", packing=False, seq_len=128, max_steps=240, batch_size=8,
+                            learning_rate=2e-4, warmup_steps=10, subset_size=None, max_eval_examples=128,
                             logging_steps=20)
 
 

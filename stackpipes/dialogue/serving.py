@@ -192,7 +192,8 @@ class ServiceState:
     def __init__(self, model_name: str, window_ms: float, max_batch: int, watch_seconds: float):
         self.model_name = model_name
         self.version, lm = _production(model_name)
-        self.batcher = Batcher(_answerer(lm), self.version, window_ms, max_batch)
+        self.max_batch = max_batch
+        self.batcher = Batcher(_answerer(lm, max_batch), self.version, window_ms, max_batch)
         self.started = time.time()
         self._stop = threading.Event()
         self.watch_seconds = watch_seconds
@@ -207,7 +208,7 @@ class ServiceState:
                 if version and version != self.version:
                     logger.info("Production moved to version %s: loading it", version)
                     version, lm = _production(self.model_name)
-                    self.batcher.swap(_answerer(lm), version)
+                    self.batcher.swap(_answerer(lm, self.max_batch), version)
                     self.version = version
             except Exception:  # the store may be briefly unreachable: keep serving, retry later
                 logger.exception("checking the production version failed")
@@ -217,10 +218,10 @@ class ServiceState:
         self.batcher.stop()
 
 
-def _answerer(lm: Any) -> Any:
+def _answerer(lm: Any, max_batch: int) -> Any:
     from stackpipes.dialogue.answer import Answerer
 
-    return Answerer(lm)
+    return Answerer(lm, batch_size=max_batch)  # a whole batch in one generate call
 
 
 def _production_version(model_name: str) -> Optional[str]:

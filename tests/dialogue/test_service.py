@@ -135,3 +135,28 @@ def test_serve_answer_batch_track_follow_promotions_update_and_stop(fresh_projec
     with pytest.raises(OSError):
         _get(f"{url}/health")
     assert cli.main(["serve", "--pipeline", "dialogue", "--status"]) == 1
+
+
+def test_the_service_key_and_the_bot_token_come_from_zenml_secrets_without_the_environment(zenml_local_stack,
+                                                                                           monkeypatch, capsys):
+    from zenml.client import Client
+
+    import run as cli
+    from stackpipes.dialogue.bot import TOKEN_ENV, TOKEN_SECRET, bot_token
+    from stackpipes.dialogue.serving import KEY_ENV, KEY_SECRET, api_key
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert api_key() is None and bot_token() is None
+    assert cli.main(["bot"]) == 1
+    assert "no bot token: set TELEGRAM_BOT_TOKEN, or create the ZenML secret 'telegram_bot'" in capsys.readouterr().err
+    client = Client()
+    client.create_secret(KEY_SECRET, values={"api_key": "key-from-a-secret"})
+    client.create_secret(TOKEN_SECRET, values={"token": "1:token-from-a-secret"})
+    try:
+        assert api_key() == "key-from-a-secret" and bot_token() == "1:token-from-a-secret"
+        monkeypatch.setenv(KEY_ENV, "key-from-the-environment")
+        assert api_key() == "key-from-the-environment"  # the environment first
+    finally:
+        client.delete_secret(KEY_SECRET)
+        client.delete_secret(TOKEN_SECRET)
