@@ -81,10 +81,15 @@ def generate_replies(
     return replies
 
 
-def prompt_budget(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, generation: Any) -> int:
-    """Prompt tokens that leave room for the reply in the window."""
+def prompt_budget(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, generation: Any,
+                  trained_length: Optional[int] = None) -> int:
+    """Prompt tokens: room for the reply left in the window, and no longer than the sequences the
+    model was fine-tuned on (`trained_length`, its seq_len), which its prompts never exceeded."""
     new = int(getattr(generation, "max_new_tokens", None) or 48)
-    return max(8, window(model, tokenizer) - new)
+    budget = window(model, tokenizer) - new
+    if trained_length:
+        budget = min(budget, int(trained_length))
+    return max(8, budget)
 
 
 MAX_CONTEXT_ITEMS = 64  # messages a request's context may hold (only the last few are read)
@@ -112,12 +117,23 @@ def parse_context(raw: Any) -> list[Turn]:
     turns = []
     for index, item in enumerate(raw):
         if isinstance(item, str):
-            turns.append(Turn("user", item))
+            turn = Turn("user", item)
         elif isinstance(item, dict) and item.get("speaker") in ("user", "bot") and isinstance(item.get("text"), str):
-            turns.append(Turn(item["speaker"], item["text"]))
+            turn = Turn(item["speaker"], item["text"])
         else:
             raise ContextError(f"context[{index}]: expected a text or {{\"speaker\": \"user\"|\"bot\", \"text\": ...}}")
+        if len(turn.text) > MAX_MESSAGE_CHARS:
+            raise ContextError(f"context[{index}]: {len(turn.text)} characters, at most {MAX_MESSAGE_CHARS}")
+        turns.append(turn)
     return turns
+
+
+def check_message(message: Any) -> None:
+    """The message a request answers: a non-empty text of at most MAX_MESSAGE_CHARS."""
+    if not isinstance(message, str) or not message.strip():
+        raise ContextError("message: expected a non-empty text")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise ContextError(f"message: {len(message)} characters, at most {MAX_MESSAGE_CHARS}")
 
 
 def merge_turns(turns: Sequence[Turn]) -> list[Turn]:
@@ -150,13 +166,13 @@ class Answerer:
             from stackpipes.dialogue.model import GenerationSettings, generation_config
 
             self.generation = generation_config(GenerationSettings(), lm.tokenizer)
-        self.budget = prompt_budget(lm.model, lm.tokenizer, self.generation)
+        self.budget = prompt_budget(lm.model, lm.tokenizer, self.generation, lm.metadata.get("seq_len"))
 
     def prompt(self, context: Sequence[Turn], message: str) -> str:
-        if not isinstance(message, str) or not message.strip():
-            raise ContextError("message: expected a non-empty text")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise ContextError(f"message: {len(message)} characters, at most {MAX_MESSAGE_CHARS}")
+        check_message(message)
+        for index, turn in enumerate(context):
+            if len(turn.text) > MAX_MESSAGE_CHARS:
+                raise ContextError(f"context[{index}]: {len(turn.text)} characters, at most {MAX_MESSAGE_CHARS}")
         turns = merge_turns([*context, Turn("user", message)])
         # The prompt keeps context_messages turns before the reply, as every training example did.
         prompt, _ = fit_prompt(self.lm.tokenizer, turns, self.context_messages, self.budget)
@@ -165,5 +181,8 @@ class Answerer:
     def answer_many(self, contexts: Sequence[Sequence[Turn]], messages: Sequence[str],
                     seed: Optional[int] = None) -> list[str]:
         prompts = [self.prompt(context, message) for context, message in zip(contexts, messages, strict=True)]
+        return self.answer_prompts(prompts, seed)
+
+    def answer_prompts(self, prompts: Sequence[str], seed: Optional[int] = None) -> list[str]:
         return generate_replies(self.lm.model, self.lm.tokenizer, prompts, self.generation, seed=seed,
                                 batch_size=self.batch_size)

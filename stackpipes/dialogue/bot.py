@@ -60,7 +60,7 @@ class BotSettings(BaseModel):
     service_timeout: float = Field(30.0, gt=0, le=600)
     max_voice_seconds: int = Field(120, ge=1, le=3600)
     max_voice_bytes: int = Field(20 * 1024**2, ge=1024, le=50 * 1024**2)
-    concurrency: int = Field(32, ge=1, le=1024, description="updates handled at once (each user's in order)")
+    concurrency: int = Field(256, ge=1, le=4096, description="updates handled at once (each user's in order)")
     speech_model: str = "packaged:whisper-base"
 
 
@@ -79,28 +79,40 @@ def bot_token() -> Optional[str]:
 
 
 class MaskSecrets(logging.Filter):
-    """Replaces the secrets in every record's message (and its arguments) with ***."""
+    """Replaces the secrets in a record's message, arguments and traceback with ***. Installed on
+    handlers (a filter on a logger does not see the records its children propagate)."""
 
     def __init__(self, *secrets: str):
         super().__init__()
         self.secrets = [s for s in secrets if s]
 
+    def _mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+            record.msg, record.args = self._mask(message), None
+        if record.exc_info:  # a traceback can carry a URL with the token in it
+            record.exc_text = self._mask(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
         return True
 
 
 def mask_logs(*secrets: str) -> MaskSecrets:
-    """Install the mask on every handler of the root logger (and on the root logger itself)."""
+    """Install the mask on every handler of the root logger (a handler with no root handler yet
+    gets one: logging's last-resort output would bypass it)."""
     mask = MaskSecrets(*secrets)
     root = logging.getLogger()
-    root.addFilter(mask)
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO)
     for handler in root.handlers:
-        handler.addFilter(mask)
+        if mask not in handler.filters:
+            handler.addFilter(mask)
     return mask
 
 
@@ -175,7 +187,7 @@ def build_dispatcher(store: Any, service: ServiceClient, voice: VoiceReader, set
     router = Router(name="dialogue")
 
     async def reply(message: Message, text: str) -> None:
-        context = await store.append(message.from_user.id, text)
+        context = await store.append(message.from_user.id, text, message_id=message.message_id)
         try:
             answer = await service.answer(context[:-1], text)
         except ServiceUnavailable as exc:
@@ -268,18 +280,21 @@ async def run_bot(settings: BotSettings, token: str, started: Optional[asyncio.E
     mask_logs(token, settings.api_key.get_secret_value())
     store = await ContextStore.open(settings.database_url, keep=settings.keep)
     service = ServiceClient(settings.service_url, settings.api_key.get_secret_value(), settings.service_timeout)
-    voice = VoiceReader(settings.speech_model, settings.max_voice_seconds)
-    bot = make_bot(token, settings.api_base)
-    dispatcher = build_dispatcher(store, service, voice, settings)
-    if started is not None:
-        dispatcher.startup.register(lambda: started.set())
-    running["dispatcher"] = dispatcher
+    bot = None
     try:
+        voice = VoiceReader(settings.speech_model, settings.max_voice_seconds)
+        bot = make_bot(token, settings.api_base)
+        dispatcher = build_dispatcher(store, service, voice, settings)
+        if started is not None:
+            dispatcher.startup.register(lambda: started.set())
+        running["dispatcher"] = dispatcher
         await bot.delete_webhook(drop_pending_updates=False)
         await dispatcher.start_polling(bot, handle_signals=handle_signals, polling_timeout=10,
                                        tasks_concurrency_limit=settings.concurrency, close_bot_session=True)
     finally:
         running.pop("dispatcher", None)
+        if bot is not None:
+            await bot.session.close()  # already closed after polling; not when it never started
         await service.close()
         await store.close()
 

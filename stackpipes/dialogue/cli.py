@@ -83,7 +83,11 @@ def serve_command(args: argparse.Namespace) -> int:
             print(f"  log:           {state.log_file}")
         return 0 if state.status == "running" else 1
     if args.stop:
-        print(f"'{name}' taken down" if deployments.stop(name) else f"'{name}' was not deployed")
+        try:
+            print(f"'{name}' taken down" if deployments.stop(name) else f"'{name}' was not deployed")
+        except deployments.DeploymentError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     return _deploy(args, name)
 

@@ -25,13 +25,18 @@ DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/stackpipes_
 MAX_KEEP = 64
 ADVISORY_LOCK = 716_402_016  # serialises concurrent migrations of one database
 
-APPEND = """
+# A message already stored (the same Telegram message id: a statement retried after its commit
+# reached the server but its answer was lost) is not stored again.
+_SEEN = ("CAST(:message_id AS bigint) IS NOT NULL AND "
+         "c.messages @> jsonb_build_array(jsonb_build_object('id', CAST(:message_id AS bigint)))")
+APPEND = f"""
 INSERT INTO dialogue_context AS c (user_id, messages, appended, updated_at)
-VALUES (:user_id, jsonb_build_array(CAST(:message AS jsonb)), 1, now())
+VALUES (:user_id, jsonb_build_array(CAST(:item AS jsonb)), 1, now())
 ON CONFLICT (user_id) DO UPDATE SET
-    messages = jsonb_path_query_array(c.messages || EXCLUDED.messages, '$[last - $n + 1 to last]',
-                                      jsonb_build_object('n', CAST(:keep AS integer))),
-    appended = c.appended + 1,
+    messages = CASE WHEN {_SEEN} THEN c.messages
+                    ELSE jsonb_path_query_array(c.messages || EXCLUDED.messages, '$[last - $n + 1 to last]',
+                                                jsonb_build_object('n', CAST(:keep AS integer))) END,
+    appended = c.appended + CASE WHEN {_SEEN} THEN 0 ELSE 1 END,
     updated_at = now()
 RETURNING messages
 """
@@ -154,9 +159,13 @@ class ContextStore:
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
 
-    async def append(self, user_id: int, message: str) -> list[str]:
-        """Add `message` to the user's context and return the context after it (at most `keep`)."""
-        stored = await self._run(APPEND, user_id=int(user_id), message=json.dumps(message), keep=self.keep)
+    async def append(self, user_id: int, message: str, message_id: Optional[int] = None) -> list[str]:
+        """Add `message` to the user's context and return the context after it (at most `keep`).
+        With its Telegram `message_id`, a message already among the kept ones is not added twice
+        (a retried statement whose first attempt did commit)."""
+        item = json.dumps({"id": None if message_id is None else int(message_id), "text": message})
+        stored = await self._run(APPEND, user_id=int(user_id), item=item,
+                                 message_id=None if message_id is None else int(message_id), keep=self.keep)
         return _messages(stored)
 
     async def get(self, user_id: int) -> list[str]:
@@ -175,4 +184,4 @@ def _messages(stored: Any) -> list[str]:
     if stored is None:
         return []
     values = json.loads(stored) if isinstance(stored, str) else stored
-    return [str(value) for value in values]
+    return [str(value["text"]) if isinstance(value, dict) else str(value) for value in values]

@@ -1,7 +1,7 @@
 """Chats (Telegram message tables) -> conversations -> turns -> (context, reply) examples.
 
 A chat's messages split into conversations where the silence between two messages is longer than
-`gap`; within a conversation, consecutive messages of one sender are one turn (joined by a
+`gap`, each named by its chat and first message id; within a conversation, consecutive messages of one sender are one turn (joined by a
 space). Every turn after the first is a reply: its example keeps up to `context_messages` turns
 before it, speakers relative to the replier.
 """
@@ -25,11 +25,11 @@ def turns(chats: Iterable[tuple[str, pd.DataFrame]], gap: timedelta) -> pd.DataF
     rows = []
     for chat, messages in chats:
         messages = messages[messages["text"].str.strip() != ""].sort_values(["timestamp", "id"], kind="stable")
-        conversation, last_time, last_sender = 0, None, None
+        key, last_time, last_sender = None, None, None
         for message in messages.itertuples(index=False):
-            if last_time is not None and message.timestamp - last_time > gap:
-                conversation, last_sender = conversation + 1, None
-            key = f"{chat}#{conversation}"
+            if last_time is None or message.timestamp - last_time > gap:
+                # Named by its first message: older history added later does not rename it.
+                key, last_sender = f"{chat}#{message.id}", None
             text = " ".join(message.text.split())
             if last_sender == message.sender and rows and rows[-1]["conversation"] == key:
                 rows[-1]["text"] += " " + text

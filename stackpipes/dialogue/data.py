@@ -177,12 +177,12 @@ def prepare(raw: pd.DataFrame, config: DialogueData) -> tuple[pd.DataFrame, Prep
         order = sorted(built["conversation"].unique(), key=lambda c: _keep(c, config.seed))
         sizes = built.groupby("conversation").size()
         kept, total = [], 0
-        for conversation in order:
-            if total >= config.max_examples:
-                break
-            kept.append(conversation)
-            total += int(sizes[conversation])
-        built = built.loc[built["conversation"].isin(kept)].head(config.max_examples)
+        for conversation in order:  # whole conversations, as many as fit
+            size = int(sizes[conversation])
+            if total + size <= config.max_examples:
+                kept.append(conversation)
+                total += size
+        built = built.loc[built["conversation"].isin(kept)]
     built = built.reset_index(drop=True)
     built["reply_chars"] = built["reply"].str.len()
     built["split_examples"] = built["split"].map(built["split"].value_counts()).astype(int)

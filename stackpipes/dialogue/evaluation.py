@@ -31,14 +31,19 @@ class EvaluationInputError(ValueError):
 
 def held_out_sample(examples: pd.DataFrame, max_examples: int, seed: int) -> pd.DataFrame:
     """Up to `max_examples` held-out examples drawn at random with `seed` (the same rows for every
-    model a run scores), in conversation order."""
+    model a run scores), in conversation order, from at least two conversations (foreign contexts
+    need another conversation)."""
     held = examples.loc[examples["split"] == "held_out"].reset_index(drop=True)
     if held["conversation"].nunique() < 2:
         raise EvaluationInputError(f"held-out examples: context use needs at least 2 conversations, got "
                                    f"{held['conversation'].nunique()}")
     order = list(range(len(held)))
     random.Random(seed).shuffle(order)
-    return held.iloc[sorted(order[:max_examples])].reset_index(drop=True)
+    chosen = order[:max(2, max_examples)]
+    if held.loc[chosen, "conversation"].nunique() < 2:  # the draw fell in one conversation
+        other = next(i for i in order if held.at[i, "conversation"] != held.at[chosen[0], "conversation"])
+        chosen[-1] = other
+    return held.iloc[sorted(chosen)].reset_index(drop=True)
 
 
 def foreign_prompts(sample: pd.DataFrame) -> list[str]:

@@ -18,14 +18,15 @@ import os
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from stackpipes.dialogue.answer import (
     MAX_CONTEXT_ITEMS,
     MAX_MESSAGE_CHARS,
     ContextError,
+    check_message,
     parse_context,
 )
 
@@ -65,8 +66,14 @@ class BearerKeyMiddleware:
             raise ServiceError(f"no service key: set {KEY_ENV} or the ZenML secret '{KEY_SECRET}' (api_key)")
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or scope.get("method") == "OPTIONS" or scope.get("path", "") in OPEN_PATHS:
+        kind = scope.get("type")
+        if kind == "lifespan" or (kind == "http" and (scope.get("method") == "OPTIONS"
+                                                       or scope.get("path", "") in OPEN_PATHS)):
             await self.app(scope, receive, send)
+            return
+        if kind != "http":  # websockets and anything else: refused, never let through unchecked
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
             return
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
@@ -99,7 +106,8 @@ class AnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    context: list[Union[str, ContextMessage]] = Field(default_factory=list, max_length=MAX_CONTEXT_ITEMS)
+    context: list[Union[Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)], ContextMessage]] = Field(
+        default_factory=list, max_length=MAX_CONTEXT_ITEMS)
     message: str = Field(..., min_length=1, max_length=MAX_MESSAGE_CHARS)
 
 
@@ -137,15 +145,20 @@ class Batcher:
             self.answerer, self.version = answerer, version
 
     def submit(self, context: list, message: str) -> Future:
+        """Queue one request; its prompt is built on the worker thread (the tokenizer is not
+        shared between threads), so only the cheap checks fail here."""
+        check_message(message)
         future: Future = Future()
-        prompt_check = self.answerer.prompt(context, message)  # a bad request fails alone, now
-        del prompt_check
         with self._ready:
             if self._stopped:
                 raise ServiceError("the service is stopping")
             self._queue.append((context, message, future))
             self._ready.notify()
         return future
+
+    @property
+    def alive(self) -> bool:
+        return self._worker.is_alive()
 
     def stop(self) -> None:
         with self._ready:
@@ -171,18 +184,34 @@ class Batcher:
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
+            # A caller that gave up (timed out) has cancelled its future: nothing to answer.
+            batch = [item for item in batch if item[2].set_running_or_notify_cancel()]
+            if not batch:
+                continue
             with self._ready:
                 answerer, version = self.answerer, self.version
             try:
-                answers = answerer.answer_many([c for c, _, _ in batch], [m for _, m, _ in batch])
-            except Exception as exc:  # one failing generate fails its batch, not the service
+                self._answer(answerer, version, batch)
+            except Exception:  # never let the worker die: the service would stop answering
                 logger.exception("answering a batch of %d failed", len(batch))
                 for _, _, future in batch:
-                    future.set_exception(exc)
-                continue
-            self.batches += 1
-            for (_, _, future), answer in zip(batch, answers, strict=True):
-                future.set_result((answer, version, len(batch)))
+                    if not future.done():
+                        future.set_exception(ServiceError("answering failed: see the service log"))
+
+    def _answer(self, answerer: Any, version: str, batch: list[tuple[Any, str, Future]]) -> None:
+        prompts, waiting = [], []
+        for context, message, future in batch:
+            try:
+                prompts.append(answerer.prompt(context, message))
+                waiting.append(future)
+            except ContextError as exc:  # this request alone is refused
+                future.set_exception(exc)
+        if not prompts:
+            return
+        answers = answerer.answer_prompts(prompts)
+        self.batches += 1
+        for future, answer in zip(waiting, answers, strict=True):
+            future.set_result((answer, version, len(prompts)))
 
 
 class ServiceState:
@@ -295,6 +324,10 @@ def answer_endpoint(app_runner: Any) -> Any:
             answer, version, size = await asyncio.wait_for(asyncio.wrap_future(future), timeout=120)
         except asyncio.TimeoutError:
             raise HTTPException(status_code=503, detail="the model is busy: try again later") from None
+        except ContextError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except ServiceError as exc:
+            raise HTTPException(status_code=503, detail=str(exc)) from None
         return AnswerResponse(answer=answer, model_version=version, batch_size=size)
 
     return answer
@@ -307,7 +340,7 @@ def health_endpoint(app_runner: Any) -> Any:
         service = _state(required=False)
         if service is None:
             return {"ready": False}
-        return {"ready": True, "model_name": service.model_name, "model_version": service.version,
+        return {"ready": service.batcher.alive, "model_name": service.model_name, "model_version": service.version,
                 "batches": service.batcher.batches, "uptime_seconds": round(time.time() - service.started, 1)}
 
     return status

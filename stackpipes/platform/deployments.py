@@ -65,7 +65,14 @@ def deploy(pipeline: Any, name: str, port: Optional[int] = None, timeout: int = 
     elif port is not None:
         raise DeploymentError(f"--port applies to the local deployer only; the '{deployer_flavor()}' deployer "
                               "takes its ports from the stack file")
-    deployment = pipeline.with_options(**options).deploy(deployment_name=name, timeout=timeout)
+    from zenml.deployers.exceptions import DeployerError
+
+    try:
+        deployment = pipeline.with_options(**options).deploy(deployment_name=name, timeout=timeout)
+    except DeployerError as exc:
+        current = status(name, refresh=False)
+        where = f" (its log: {current.log_file})" if current and current.log_file else ""
+        raise DeploymentError(f"deploying '{name}' failed: {exc}{where}") from None
     state = _state(deployment)
     if state.status != "running":
         raise DeploymentError(f"deployment '{name}' is {state.status}" + (f": see {state.log_file}" if state.log_file
@@ -85,26 +92,37 @@ def _serves(name: str, port: int) -> bool:
     return current is not None and bool(current.url) and current.url.rstrip("/").endswith(f":{port}")
 
 
-def status(name: str) -> Optional[DeploymentState]:
-    """Where deployment `name` runs, re-checked now; None when there is no such deployment."""
+def status(name: str, refresh: bool = True) -> Optional[DeploymentState]:
+    """Where deployment `name` runs, re-checked now (as stored, when the deployer cannot be asked);
+    None when there is no such deployment."""
     from zenml.client import Client
+    from zenml.deployers.exceptions import DeployerError
 
     client = Client()
     try:
-        client.get_deployment(name)
+        stored = client.get_deployment(name)
     except KeyError:
         return None
-    return _state(client.refresh_deployment(name))
+    if not refresh:
+        return _state(stored)
+    try:
+        return _state(client.refresh_deployment(name))
+    except (DeployerError, NotImplementedError, RuntimeError):
+        return _state(stored).model_copy(update={"status": f"{stored.status.value} (could not be re-checked)"})
 
 
 def stop(name: str) -> bool:
     """Take deployment `name` down and forget it; False when there was none."""
     from zenml.client import Client
+    from zenml.deployers.exceptions import DeployerError
 
     client = Client()
     try:
         client.get_deployment(name)
     except KeyError:
         return False
-    client.delete_deployment(name, force=True)
+    try:
+        client.delete_deployment(name, force=True)
+    except DeployerError as exc:
+        raise DeploymentError(f"taking '{name}' down failed: {exc}") from None
     return True

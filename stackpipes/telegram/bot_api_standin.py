@@ -47,7 +47,8 @@ class BotApiStandIn:
         self.files: dict[str, StoredFile] = {}
         self.downloads: list[str] = []
         self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(1)
+        # Message ids grow across stand-ins started one after another, as a chat's do in Telegram.
+        self._message_ids = itertools.count(int(time.time() * 1000) % 2**31)
         self._changed: Optional[asyncio.Condition] = None
         self._closing = False
         self._runner: Optional[web.AppRunner] = None

@@ -30,13 +30,13 @@ def tiny(tiny_model):
     return load_model(tiny_model, device="cpu")
 
 
-def _answerer(tiny, **settings):
+def _answerer(tiny, metadata=None, **settings):
     from stackpipes.dialogue.model import GenerationSettings, generation_config
     from stackpipes.lm.bundle import LanguageModel
 
     model, tokenizer = tiny
     return Answerer(LanguageModel(model, tokenizer, generation_config(GenerationSettings(**settings), tokenizer),
-                                  {"context_messages": 3}))
+                                  {"context_messages": 3, **(metadata or {})}))
 
 
 def test_a_context_longer_than_the_window_loses_its_oldest_messages_first(tiny):
@@ -54,6 +54,7 @@ def test_a_context_longer_than_the_window_loses_its_oldest_messages_first(tiny):
 def test_many_messages_are_answered_in_one_batch_and_bad_ones_refused(tiny):
     answerer = _answerer(tiny, max_new_tokens=6)
     assert answerer.budget == 256 - 6  # the tiny model's window less the reply's room
+    assert _answerer(tiny, {"seq_len": 64}, max_new_tokens=6).budget == 64  # never longer than it was trained on
     contexts = [parse_context(["hi", {"speaker": "bot", "text": "hello"}]), [], parse_context('["calm day"]')]
     answers = answerer.answer_many(contexts, ["how are you?", "love", "work"], seed=1)
     assert len(answers) == 3 and all(isinstance(a, str) and "\n" not in a for a in answers)
@@ -115,3 +116,33 @@ def test_context_use_grows_when_fine_tuning_teaches_the_model_to_read_its_contex
     assert abs(before.gap) < 0.5  # a random model reads nothing from the context
     assert after.reply_loss < before.reply_loss
     assert after.gap > before.gap + 1.0  # the true context now makes the reply far likelier than a foreign one
+
+
+def test_the_batcher_answers_together_refuses_alone_and_survives_callers_that_gave_up(tiny):
+    import time
+    from concurrent.futures import wait
+
+    from stackpipes.dialogue.serving import Batcher, ServiceError
+
+    batcher = Batcher(_answerer(tiny, max_new_tokens=4), "7", window_ms=200, max_batch=8)
+    try:
+        first = batcher.submit([], "warm up")
+        assert first.result(timeout=60)[1:] == ("7", 1)  # a lone caller: a batch of one
+        gave_up = batcher.submit([], "nobody waits for me")
+        gave_up.cancel()  # the caller timed out before its batch ran
+        futures = [batcher.submit([Turn("user", "hi")], f"message {i}") for i in range(5)]
+        futures.append(batcher.submit([Turn("user", "x" * 5000)], "a context message too long"))
+        wait(futures, timeout=120)
+        answered = [f.result() for f in futures[:5]]
+        assert all(size > 1 for _, _, size in answered)  # answered together
+        with pytest.raises(ContextError, match="at most 4096"):
+            futures[5].result()
+        assert batcher.alive and batcher.submit([], "still there?").result(timeout=60)[1] == "7"
+        with pytest.raises(ContextError, match="non-empty"):
+            batcher.submit([], "  ")
+    finally:
+        batcher.stop()
+    time.sleep(0.1)
+    assert not batcher.alive
+    with pytest.raises(ServiceError, match="stopping"):
+        batcher.submit([], "too late")

@@ -212,6 +212,10 @@ def test_concurrent_appends_lose_nothing_and_the_schema_migrates_once(database_u
         # The final three are what the last committed append returned.
         ends = {tuple(result) for result in results}
         assert tuple(final) in ends
+        # A statement retried after its first attempt committed stores its message once.
+        assert await store.append(10, "hello", message_id=77) == ["hello"]
+        assert await store.append(10, "hello", message_id=77) == ["hello"]
+        assert await store.append(10, "hello", message_id=78) == ["hello", "hello"]  # another message
         await store.close()
 
     asyncio.run(scenario())

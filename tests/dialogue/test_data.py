@@ -70,7 +70,7 @@ def test_turns_merge_a_senders_messages_and_silences_split_conversations():
     from datetime import timedelta
 
     table = turns([(name, parsed.messages) for name, parsed in chat], timedelta(hours=2))
-    assert table["conversation"].tolist() == ["c#0", "c#0", "c#1", "c#1"]
+    assert table["conversation"].tolist() == ["c#1", "c#1", "c#5", "c#5"]  # named by their first message
     assert table["text"].tolist() == ["hi are you there?", "yes", "new topic", "ok"]
     built = examples(table, 3)
     assert built["reply"].tolist() == ["yes", "ok"]
@@ -108,7 +108,7 @@ def test_re_exports_count_once_and_the_split_never_moves_as_data_grows(tmp_path)
     after = dict(zip(bigger["conversation"], bigger["split"], strict=False))
     assert all(after[c] == s for c, s in before.items())  # no conversation changed sides
     assert (bigger.groupby("conversation")["split"].nunique() == 1).all()
-    assert side("chat1#0", 42, 0.15) == side("chat1#0", 42, 0.15)
+    assert side("chat1#1", 42, 0.15) == side("chat1#1", 42, 0.15)
 
     bounded = _config(tmp_path, str(first), max_examples=30)
     few, _ = prepare(read_raw(bounded, tmp_path), bounded)
