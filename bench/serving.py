@@ -57,7 +57,7 @@ def train(model_ref: str, steps: int, max_new_tokens: int) -> str:
     boot_with_lazy_components()
     stack_up(load_stack_file(ROOT / "stacks" / "local.yaml"))
     model = {"model_ref": model_ref,
-             "training": {"loss_on": "target", "packing": False, "seq_len": 192, "max_steps": steps, "batch_size": 8,
+             "training": {"loss_on": "target", "packing": False, "seq_len": 128, "max_steps": steps, "batch_size": 8,
                           "learning_rate": 1e-4, "max_eval_examples": 16, "subset_size": None},
              "generation": {"temperature": 0, "max_new_tokens": max_new_tokens, "repetition_penalty": 1.2},
              "evaluation": {"max_examples": 16, "samples": 2}}
