@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
+from pydantic import Field
 from zenml import pipeline, step
 from zenml.config import DeploymentSettings, EndpointMethod, EndpointSpec, MiddlewareSpec
 
+from stackpipes.dialogue.answer import MAX_CONTEXT_ITEMS, MAX_MESSAGE_CHARS
 from stackpipes.dialogue.serving import (
     BearerKeyMiddleware,
     answer_endpoint,
@@ -25,6 +27,10 @@ from stackpipes.dialogue.serving import (
     health_endpoint,
     init_service,
 )
+from stackpipes.platform.bounds import items
+
+Context = Optional[items(MAX_CONTEXT_ITEMS, Any)]  # oldest first; a text (the user's) or {"speaker", "text"}
+Message = Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]
 
 SETTINGS = DeploymentSettings(
     app_title="stackpipes dialogue service",
@@ -38,7 +44,7 @@ SETTINGS = DeploymentSettings(
 
 
 @step(enable_cache=False)
-def answer_message(context: Optional[list[Any]] = None, message: str = "hello") -> Annotated[dict, "answer"]:
+def answer_message(context: Context = None, message: Message = "hello") -> Annotated[dict, "answer"]:
     """The answer to `message` after `context`, from the model the service loaded."""
     from stackpipes.dialogue.serving import answer_once
 
@@ -47,7 +53,7 @@ def answer_message(context: Optional[list[Any]] = None, message: str = "hello") 
 
 @pipeline(enable_cache=False, on_init=init_service, on_init_kwargs={"model_name": "dialogue_chitchat"},
           on_cleanup=cleanup_service, settings={"deployment": SETTINGS})
-def dialogue_serve(context: Optional[list[Any]] = None, message: str = "hello") -> dict:
+def dialogue_serve(context: Context = None, message: Message = "hello") -> dict:
     return answer_message(context=context, message=message)
 
 
