@@ -115,11 +115,6 @@ def reply_stats(replies: Sequence[str]) -> ReplyStats:
                       replies=len(replies))
 
 
-def sample_prompts(sample: pd.DataFrame, count: int) -> pd.DataFrame:
-    """The first `count` examples of the sample (their contexts get sampled replies)."""
-    return sample.head(count)
-
-
 def context_text(context_json: str) -> str:
     """A stored context as readable lines (speaker: text)."""
     turns = [Turn(t["speaker"], t["text"]) for t in json.loads(context_json)]
